@@ -1,0 +1,104 @@
+"""The application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from . import config as config_module
+from . import i18n, pipeline, security
+from .db import db
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=_instance_path(test_config))
+    app.config.update(config_module.DEFAULTS)
+    app.config.update(config_module.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    pipeline.init_app(app)
+
+    from .auth import init_app as init_auth
+
+    init_auth(app)
+
+    from .ui import bp as ui_bp
+    from .admin import bp as admin_bp
+
+    app.register_blueprint(ui_bp)
+    app.register_blueprint(admin_bp)
+
+    from .api import init_app as init_api
+
+    init_api(app)
+
+    from .plugin_host import build_host
+
+    host = build_host(app)
+    _register_template_helpers(app, host)
+    _register_health(app)
+    _register_errors(app)
+
+    from .cli import register_app_commands
+
+    register_app_commands(app)
+    return app
+
+
+def _instance_path(test_config: dict | None) -> str:
+    import os
+
+    if test_config and test_config.get("INSTANCE_PATH"):
+        return str(test_config["INSTANCE_PATH"])
+    return os.environ.get("RAPPORT_INSTANCE_PATH") or str(Path.cwd() / "instance")
+
+
+def _register_template_helpers(app: Flask, host) -> None:
+    from flask import g
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def _helpers():
+        def nav_menu(section: str):
+            if g.get("tenant") is None or g.get("member") is None:
+                return []
+            return host.menu(g.tenant, g.member, section)
+
+        def current_locale_tag():
+            return str(get_locale() or "en").replace("_", "-")
+
+        return {"nav_menu": nav_menu, "current_locale_tag": current_locale_tag}
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+            db.session.rollback()
+            return jsonify(status="unavailable", database=type(exc).__name__), 503
+        return jsonify(status="ok", database="ok")
+
+
+def _register_errors(app: Flask) -> None:
+    from .pipeline import is_api_request
+    from .problems import from_http_exception
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if is_api_request():
+            return from_http_exception(exc)
+        if exc.code in (400, 403, 404, 405, 413, 429):
+            return render_template("error.html", error=exc), exc.code
+        return exc

@@ -1,0 +1,55 @@
+"""The core's own behaviour, written as an always-on plugin of the same hooks (as datasette does)."""
+from flask_babel import lazy_gettext as _l
+
+from .hookspecs import hookimpl
+
+ALL_ROLES = ["owner", "admin", "manager", "agent", "viewer"]
+STAFF = ["owner", "admin", "manager", "agent"]
+MANAGERS = ["owner", "admin", "manager"]
+ADMINS = ["owner", "admin"]
+
+CORE_PERMISSIONS = [
+    ("records.read", "See customer records", ALL_ROLES),
+    ("records.write", "Create and edit customer records", STAFF),
+    ("records.delete", "Delete customer records", STAFF),
+    ("records.view_all", "See every record, not only own and unassigned ones", MANAGERS + ["viewer"]),
+    ("records.edit_all", "Edit every record, not only own and unassigned ones", MANAGERS),
+    ("records.import", "Import records from CSV", MANAGERS),
+    ("records.export", "Export records to CSV", MANAGERS),
+    ("members.manage", "Invite members and change their roles", ADMINS),
+    ("roles.manage", "Create and edit custom roles", ADMINS),
+    ("plugins.manage", "Switch plugins on and off and edit their settings", ADMINS),
+    ("fields.manage", "Manage custom fields", ADMINS),
+    ("audit.read", "Read the audit log", ADMINS),
+    ("tokens.manage", "Create and revoke one's own API tokens", STAFF),
+]
+
+
+@hookimpl(trylast=True)
+def register_permissions():
+    return [{"name": n, "label": label, "roles": roles} for n, label, roles in CORE_PERMISSIONS]
+
+
+@hookimpl(trylast=True)
+def menu_items(member):
+    items = [
+        {"section": "nav", "label": _l("Dashboard"), "endpoint": "ui.dashboard"},
+        {"section": "nav", "label": _l("Accounts"), "endpoint": "ui.list_accounts", "permission": "records.read"},
+        {"section": "nav", "label": _l("Contacts"), "endpoint": "ui.list_contacts", "permission": "records.read"},
+        {"section": "nav", "label": _l("Leads"), "endpoint": "ui.list_leads", "permission": "records.read"},
+        {"section": "nav", "label": _l("Activities"), "endpoint": "ui.list_activities", "permission": "records.read"},
+        {"section": "admin", "label": _l("Members"), "endpoint": "admin.members", "permission": "members.manage"},
+        {"section": "admin", "label": _l("Roles"), "endpoint": "admin.roles", "permission": "roles.manage"},
+        {"section": "admin", "label": _l("Plugins"), "endpoint": "admin.plugins", "permission": "plugins.manage"},
+        {"section": "admin", "label": _l("Audit log"), "endpoint": "admin.audit", "permission": "audit.read"},
+        {"section": "admin", "label": _l("API tokens"), "endpoint": "admin.tokens", "permission": "tokens.manage"},
+    ]
+    return items
+
+
+@hookimpl(trylast=True)
+def register_usage_meters():
+    return [
+        {"name": "records.created", "label": _l("Records created"), "unit": "records"},
+        {"name": "api.requests", "label": _l("API requests"), "unit": "requests"},
+    ]

@@ -1,0 +1,31 @@
+"""Outgoing mail: SMTP when a server is configured, else ``.eml`` files in ``instance/mail/`` so
+the demo works with no mail server."""
+from __future__ import annotations
+
+import smtplib
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app
+
+
+def send(to: str, subject: str, body: str) -> EmailMessage:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    if config.get("MAIL_SERVER"):
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+    else:
+        outbox = Path(current_app.instance_path) / "mail"
+        outbox.mkdir(parents=True, exist_ok=True)
+        (outbox / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
+    return message

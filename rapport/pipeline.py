@@ -1,0 +1,123 @@
+"""The request pipeline for tenant URLs: resolve the tenant from the URL (404 early), then the member
+(session or API token), then check access, then run the view.
+
+The tenant comes only from the URL (``/t/<tenant_slug>/``), never from a header a client can set.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from flask import Flask, abort, current_app, g, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from . import tenancy
+from .db import db
+from .models import Membership, Tenant
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, for the audit log: member, token, form, plugin, operator or system."""
+
+    type: str
+    id: str | None
+    label: str
+    channel: str
+
+    @classmethod
+    def operator(cls, label: str = "operator") -> "Actor":
+        return cls("operator", None, label, "cli")
+
+
+def init_app(app: Flask) -> None:
+    @app.url_value_preprocessor
+    def _pull_tenant(_endpoint, values):
+        if values and "tenant_slug" in values:
+            g.tenant_slug = values.pop("tenant_slug")
+
+    @app.url_defaults
+    def _add_tenant(endpoint, values):
+        if "tenant_slug" in values or not g.get("tenant"):
+            return
+        if app.url_map.is_endpoint_expecting(endpoint, "tenant_slug"):
+            values["tenant_slug"] = g.tenant.slug
+
+    @app.before_request
+    def _resolve_tenant():
+        slug = g.get("tenant_slug")
+        if slug is None:
+            return None
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            abort(404)
+        g.tenant = tenant
+        g.tenant_token = tenancy.activate(tenant.id)
+        if not tenant.is_active:
+            return suspended_response(tenant)
+        return None
+
+    @app.teardown_request
+    def _release_tenant(_exc):
+        token = g.pop("tenant_token", None)
+        if token is not None:
+            tenancy.deactivate(token)
+
+
+def is_api_request() -> bool:
+    return "/api/" in request.path
+
+
+def suspended_response(tenant):
+    reason = tenant.suspended_reason or "This workspace is suspended."
+    if is_api_request():
+        from .problems import problem
+
+        return problem(403, "Tenant suspended", reason)
+    return render_template("suspended.html", tenant=tenant, reason=reason), 403
+
+
+def grant(member: Membership) -> Membership:
+    """Attach the member's effective permissions (built-in roles follow the registry)."""
+    host = current_app.extensions["rapport.plugins"]
+    role = member.role
+    if role is None:
+        member.granted = frozenset()
+    elif role.builtin:
+        member.granted = host.role_permissions(role.key)
+    else:
+        member.granted = frozenset(role.permissions) & frozenset(host.permissions)
+    return member
+
+
+def session_member() -> Membership | None:
+    """The logged-in user's active membership in the request's tenant, if any."""
+    if not current_user.is_authenticated or g.get("tenant") is None:
+        return None
+    member = db.session.scalar(
+        select(Membership).where(Membership.user_id == current_user.id, Membership.status == "active")
+    )
+    return grant(member) if member else None
+
+
+def require(permission: str | None = None):
+    """View decorator for staff pages: a member of this tenant (else login or 404), with ``permission``."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            member = session_member()
+            if member is None:
+                abort(404)  # not a member: this tenant does not exist for this user
+            g.member = member
+            g.actor = Actor("member", str(member.id), current_user.email, "web")
+            if permission and not member.can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

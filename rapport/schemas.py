@@ -1,0 +1,91 @@
+"""Input schemas for the customer record: the one validator used by the web UI, the API and CSV import."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from .models.records import ACTIVITY_KINDS, STAGES
+
+PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{3,40}$", error="Enter a phone number: digits, spaces, + ( ) . / -")
+
+
+def _text(max_length: int, required: bool = False) -> fields.String:
+    return fields.String(
+        required=required,
+        allow_none=not required,
+        validate=validate.Length(min=1 if required else 0, max=max_length),
+    )
+
+
+class RecordIn(Schema):
+    """Strips text, turns empty strings into 'not given', and refuses unknown fields."""
+
+    owner_id = fields.UUID(allow_none=True)
+    custom = fields.Dict(keys=fields.String(), load_default=None)
+
+    @pre_load
+    def _clean(self, data, **_kwargs):
+        if not isinstance(data, dict):
+            raise ValidationError("Send a JSON object.", field_name="_schema")
+        cleaned = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if "\x00" in value:
+                    raise ValidationError("NUL characters are not allowed.", field_name=key)
+                if value == "":
+                    value = None
+            cleaned[key] = value
+        return cleaned
+
+
+class AccountIn(RecordIn):
+    name = _text(200, required=True)
+    website = fields.URL(schemes={"http", "https"}, allow_none=True, validate=validate.Length(max=500))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=PHONE)
+    industry = _text(100)
+
+
+class ContactIn(RecordIn):
+    first_name = _text(100)
+    last_name = _text(100)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=PHONE)
+    title = _text(100)
+    account_id = fields.UUID(allow_none=True)
+
+    @validates_schema
+    def _needs_a_name(self, data, partial=False, **_kwargs):
+        if partial:
+            return
+        if not data.get("first_name") and not data.get("last_name"):
+            raise ValidationError("Give a first or last name.", field_name="last_name")
+
+
+class LeadIn(RecordIn):
+    name = _text(200, required=True)
+    company = _text(200)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=PHONE)
+    stage = fields.String(validate=validate.OneOf(STAGES))
+    source = _text(100)
+    value = fields.Decimal(
+        places=2, allow_none=True, as_string=True, allow_nan=False,
+        validate=validate.Range(min=0, max=999_999_999_999),
+    )
+    account_id = fields.UUID(allow_none=True)
+    contact_id = fields.UUID(allow_none=True)
+
+
+class ActivityIn(RecordIn):
+    kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
+    subject = _text(200, required=True)
+    body = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    due_at = fields.AwareDateTime(allow_none=True, default_timezone=None)
+    done_at = fields.AwareDateTime(allow_none=True)
+    account_id = fields.UUID(allow_none=True)
+    contact_id = fields.UUID(allow_none=True)
+    lead_id = fields.UUID(allow_none=True)
+
+
+INPUT_SCHEMAS = {"accounts": AccountIn, "contacts": ContactIn, "leads": LeadIn, "activities": ActivityIn}
