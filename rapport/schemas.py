@@ -54,7 +54,7 @@ class ContactIn(RecordIn):
     title = _text(100)
     account_id = fields.UUID(allow_none=True)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _needs_a_name(self, data, partial=False, **_kwargs):
         if partial:
             return
