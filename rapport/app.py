@@ -30,9 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .ui import bp as ui_bp
     from .admin import bp as admin_bp
+    from .transfer import bp as transfer_bp
 
     app.register_blueprint(ui_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(transfer_bp)
 
     from .api import init_app as init_api
 
