@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
 from sqlalchemy import func, select
 
 from . import tenancy
@@ -25,6 +25,15 @@ MIN_PASSWORD = 10
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
+
+
+def is_valid_email(value: str) -> bool:
+    """The same rule as every email field of the record schemas (marshmallow's Email validator)."""
+    try:
+        validate.Email()(value or "")
+    except ValidationError:
+        return False
+    return len(value) <= 254
 
 
 def check_password_strength(password: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from .. import mail, tenancy
 from ..db import db
 from ..models import Membership, Tenant, User
-from ..provisioning import check_password_strength, create_tenant, normalise_email, user_by_email
+from ..provisioning import check_password_strength, create_tenant, is_valid_email, normalise_email, user_by_email
 from ..security import hash_password, limiter, verify_password
 from . import tokens
 
@@ -56,7 +56,7 @@ def signup():
     if request.method == "POST":
         if user_by_email(form.get("email", "")):
             errors["email"] = [_("An account with this email exists: log in and create the company from there.")]
-        elif not _valid_email(form.get("email", "")):
+        elif not is_valid_email(form.get("email", "")):
             errors["email"] = [_("Enter a valid email address.")]
         else:
             try:
@@ -72,16 +72,6 @@ def signup():
                 _log_in(user_by_email(form["email"]))
                 return redirect(url_for("ui.dashboard", tenant_slug=tenant.slug))
     return render_template("auth/signup.html", errors=errors, form=form), 422 if errors else 200
-
-
-def _valid_email(value: str) -> bool:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
 
 
 @bp.route("/login", methods=["GET", "POST"])
