@@ -86,5 +86,12 @@ def register_app_commands(app: Flask) -> None:
 
     app.cli.add_command(migrate.db_group)
     app.cli.add_command(plugins_group)
+    from .api.cli import tokens_group
+
+    app.cli.add_command(tokens_group)
+    from .transfer.cli import export_command, import_command
+
+    app.cli.add_command(import_command)
+    app.cli.add_command(export_command)
     for ep in entry_points(group="rapport.cli"):
         app.cli.add_command(ep.load(), ep.name)

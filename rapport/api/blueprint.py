@@ -1,0 +1,48 @@
+"""The API blueprint, its pipeline (tenant from the URL, then token, then the view) and shared helpers."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app, json, request
+from flask_limiter.util import get_remote_address
+from flask_smorest import Blueprint
+
+from ..security import limiter
+from . import errors
+from .auth import authenticate
+from .schemas import ProblemSchema
+
+PREFIX = "/t/<tenant_slug>/api/v1"
+DEFAULT_RATE_LIMIT = "3000 per minute"
+
+blp = Blueprint("api", __name__, url_prefix=PREFIX, description="Rapport REST API")
+blp.before_request(authenticate)
+errors.install(blp)
+
+
+def _rate_key() -> str:
+    """Per token (the limit runs before authentication, so key on the presented credential)."""
+    header = request.headers.get("Authorization")
+    if header:
+        return "api:" + hashlib.sha256(header.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return "api-ip:" + get_remote_address()
+
+
+limiter.limit(lambda: current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT), key_func=_rate_key)(blp)
+
+
+def json_response(body, status: int = 200, headers: dict | None = None):
+    response = current_app.response_class(json.dumps(body), status=status, mimetype="application/json")
+    response.headers.update(headers or {})
+    return response
+
+
+def problems(*statuses: int):
+    """Document problem responses for a view."""
+
+    def decorator(view):
+        for status in statuses:
+            view = blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json")(view)
+        return view
+
+    return decorator
