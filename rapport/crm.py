@@ -84,11 +84,11 @@ def update(record, data: dict, actor, member: Membership | None = None):
         raise ValidationError({"owner_id": ["You can assign records only to yourself."]})
     before = _snapshot(record, values)
     old_stage = getattr(record, "stage", None)
-    for key, value in values.items():
-        setattr(record, key, value)
     changes = {k: (before[k], values[k]) for k in values if before[k] != values[k]}
     if not changes:
         return record
+    for key, (_old, new) in changes.items():
+        setattr(record, key, new)
     record.updated_at = utcnow()
     db.session.flush()
     if isinstance(record, Lead) and "stage" in changes:

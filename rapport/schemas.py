@@ -1,7 +1,9 @@
 """Input schemas for the customer record: the one validator used by the web UI, the API and CSV import."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+import datetime as dt
+
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from .models.records import ACTIVITY_KINDS, STAGES
 
@@ -14,6 +16,13 @@ def _text(max_length: int, required: bool = False) -> fields.String:
         allow_none=not required,
         validate=validate.Length(min=1 if required else 0, max=max_length),
     )
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """An aware date-time, stored in UTC: SQLite keeps no offset, so 10:00+02:00 must be saved as 08:00."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
 
 
 class RecordIn(Schema):
@@ -61,6 +70,14 @@ class ContactIn(RecordIn):
         if not data.get("first_name") and not data.get("last_name"):
             raise ValidationError("Give a first or last name.", field_name="last_name")
 
+    @post_load
+    def _names_not_null(self, data, **_kwargs):
+        # The name columns are NOT NULL (default ""): a cleared name is stored as "", not None.
+        for key in ("first_name", "last_name"):
+            if key in data and data[key] is None:
+                data[key] = ""
+        return data
+
 
 class LeadIn(RecordIn):
     name = _text(200, required=True)
@@ -78,11 +95,14 @@ class LeadIn(RecordIn):
 
 
 class ActivityIn(RecordIn):
+    class Meta:
+        exclude = ("custom",)  # activities have no custom column: refuse the field instead of a 500
+
     kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
     subject = _text(200, required=True)
     body = fields.String(allow_none=True, validate=validate.Length(max=10_000))
-    due_at = fields.AwareDateTime(allow_none=True, default_timezone=None)
-    done_at = fields.AwareDateTime(allow_none=True)
+    due_at = UTCDateTime(allow_none=True, default_timezone=None)
+    done_at = UTCDateTime(allow_none=True)
     account_id = fields.UUID(allow_none=True)
     contact_id = fields.UUID(allow_none=True)
     lead_id = fields.UUID(allow_none=True)

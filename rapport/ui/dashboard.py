@@ -25,27 +25,3 @@ def dashboard():
         open_tasks = []
     panels = current_app.extensions["rapport.plugins"].dashboard_panels(g.tenant, member)
     return render_template("ui/dashboard.html", counts=counts, open_tasks=open_tasks, panels=panels)
-
-
-@bp.get("/accounts")
-@require("records.read")
-def list_accounts():
-    return render_template("ui/dashboard.html", counts={}, open_tasks=[], panels=[])
-
-
-@bp.get("/contacts")
-@require("records.read")
-def list_contacts():
-    return render_template("ui/dashboard.html", counts={}, open_tasks=[], panels=[])
-
-
-@bp.get("/leads")
-@require("records.read")
-def list_leads():
-    return render_template("ui/dashboard.html", counts={}, open_tasks=[], panels=[])
-
-
-@bp.get("/activities")
-@require("records.read")
-def list_activities():
-    return render_template("ui/dashboard.html", counts={}, open_tasks=[], panels=[])
