@@ -15,7 +15,8 @@ def send(to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
     message["To"] = to
-    message["Subject"] = subject
+    # A subject may carry user text (a tenant's name): a line break there would be a header injection.
+    message["Subject"] = " ".join(subject.split())
     message.set_content(body)
     if config.get("MAIL_SERVER"):
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:

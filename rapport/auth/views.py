@@ -144,11 +144,16 @@ def accept_invite(token: str):
     if member is None:
         return render_template("auth/link_invalid.html"), 410
     user = member.user
+    # An existing account proves it is theirs (logged in, or its password): the link alone is not
+    # a log-in for an account that already has a password.
+    confirm = bool(user.password_hash) and not (current_user.is_authenticated and current_user.id == user.id)
     errors = {}
     if request.method == "POST":
         try:
             if not user.password_hash:
                 check_password_strength(request.form.get("password", ""))
+            elif confirm and not verify_password(user.password_hash, request.form.get("password", "")):
+                raise ValidationError({"password": [_("Wrong password.")]})
         except ValidationError as exc:
             errors = exc.messages
         else:
@@ -159,7 +164,9 @@ def accept_invite(token: str):
             db.session.commit()
             _log_in(user)
             return redirect(url_for("ui.dashboard"))
-    return render_template("auth/accept_invite.html", member=member, user=user, errors=errors), 422 if errors else 200
+    return render_template(
+        "auth/accept_invite.html", member=member, user=user, errors=errors, confirm=confirm
+    ), 422 if errors else 200
 
 
 @bp.route("/profile", methods=["GET", "POST"])
