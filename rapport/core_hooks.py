@@ -38,6 +38,8 @@ def menu_items(member):
         {"section": "nav", "label": _l("Contacts"), "endpoint": "ui.list_contacts", "permission": "records.read"},
         {"section": "nav", "label": _l("Leads"), "endpoint": "ui.list_leads", "permission": "records.read"},
         {"section": "nav", "label": _l("Activities"), "endpoint": "ui.list_activities", "permission": "records.read"},
+        {"section": "nav", "label": _l("Import"), "endpoint": "transfer.import_records", "permission": "records.import"},
+        {"section": "nav", "label": _l("Export"), "endpoint": "transfer.export_page", "permission": "records.export"},
         {"section": "admin", "label": _l("Members"), "endpoint": "admin.members", "permission": "members.manage"},
         {"section": "admin", "label": _l("Roles"), "endpoint": "admin.roles", "permission": "roles.manage"},
         {"section": "admin", "label": _l("Plugins"), "endpoint": "admin.plugins", "permission": "plugins.manage"},

@@ -1,7 +1,7 @@
 """Flask-Babel: a member's language from their profile, else the browser's Accept-Language."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -9,6 +9,8 @@ babel = Babel()
 
 
 def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # CLI and background jobs: the default locale
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
