@@ -94,6 +94,8 @@ def _register_health(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from flask import g
+
     from .pipeline import is_api_request
     from .problems import from_http_exception
 
@@ -102,5 +104,8 @@ def _register_errors(app: Flask) -> None:
         if is_api_request():
             return from_http_exception(exc)
         if exc.code in (400, 403, 404, 405, 413, 429):
+            if g.get("member") is None:
+                # Only members learn a tenant's name: to anyone else B's 404 looks like no tenant at all.
+                g.pop("tenant", None)
             return render_template("error.html", error=exc), exc.code
         return exc

@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Uuid, create_engine, event
+from sqlalchemy import JSON, DateTime, ForeignKey, Table, Uuid, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql import visitors
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -54,12 +55,26 @@ class TenantScoped:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
 
+class TenantSession(Session):
+    """A session whose ``get`` honours the tenant too: it answers from the identity map without a
+    query (so without the scoping below), and the map may hold rows loaded under :func:`unscoped`."""
+
+    def get(self, entity, ident, **kwargs):
+        obj = super().get(entity, ident, **kwargs)
+        if obj is None or not isinstance(obj, TenantScoped) or tenancy.is_unscoped():
+            return obj
+        tid = tenancy.current_tenant_id()
+        if tid is None:
+            raise tenancy.NoTenantError(f"{type(obj).__name__} read with no tenant active")
+        return obj if obj.tenant_id == tid else None
+
+
 class Database:
     """The engine and a thread-local session, bound to a Flask app by :meth:`init_app`."""
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.factory = sessionmaker(expire_on_commit=False)
+        self.factory = sessionmaker(class_=TenantSession, expire_on_commit=False)
         self.session = scoped_session(self.factory)
 
     def init_app(self, app) -> None:
@@ -95,7 +110,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _touches_tenant_data(state) -> bool:
-    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+    """Whether the statement reads or writes a tenant table anywhere: as an entity, in a join,
+    subquery, CTE, ``EXISTS``, union or ``select_from`` (every table with ``tenant_id`` is tenant data)."""
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    return any(
+        isinstance(element, Table) and "tenant_id" in element.c for element in visitors.iterate(state.statement)
+    )
 
 
 def _rls_setting() -> tuple[str, str]:
@@ -130,6 +151,12 @@ def _sync_rls(session, begin: bool = False) -> None:
         session.info["rls"] = _rls_setting()
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rls(session, _previous_transaction) -> None:
+    # Rolling back a savepoint also undoes a ``SET LOCAL`` issued inside it: re-issue on next use.
+    session.info.pop("rls", None)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state) -> None:
     _sync_rls(state.session)
@@ -142,6 +169,9 @@ def _scope_to_tenant(state) -> None:
         if _touches_tenant_data(state):
             raise tenancy.NoTenantError("tenant data queried with no tenant active")
         return
+    if not state.is_orm_statement and _touches_tenant_data(state):
+        # Loader criteria scope ORM entities only: a Core statement on a tenant table would see all.
+        raise tenancy.NoTenantError("a Core statement on a tenant table cannot be scoped: use the ORM entity")
     state.statement = state.statement.options(
         with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tid, include_aliases=True)
     )
@@ -162,8 +192,18 @@ def _guard_flush(session, _context, _instances) -> None:
             elif obj.tenant_id != tid:
                 raise tenancy.NoTenantError(f"{type(obj).__name__} belongs to another tenant")
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, TenantScoped) and obj.tenant_id != tid:
+        if isinstance(obj, TenantScoped) and _stored_tenant(obj) != tid:
             raise tenancy.NoTenantError(f"{type(obj).__name__} belongs to another tenant")
+
+
+def _stored_tenant(obj) -> uuid.UUID:
+    """The tenant of a persistent row, from its identity key: reading an expired attribute would
+    reload the row under the current tenant (which may not see it at all)."""
+    state = inspect(obj)
+    for column, value in zip(state.mapper.primary_key, state.key[1] if state.key else ()):
+        if column.key == "tenant_id":
+            return value
+    return obj.tenant_id
 
 
 db = Database()

@@ -9,6 +9,7 @@ import functools
 from dataclasses import dataclass
 
 from flask import Flask, abort, current_app, g, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -34,6 +35,10 @@ class Actor:
 def init_app(app: Flask) -> None:
     @app.url_value_preprocessor
     def _pull_tenant(_endpoint, values):
+        # Each request starts from empty request state. Where an app context outlives a request
+        # (tests, scripts), nothing of the previous request's tenant, member or logged-in user
+        # (flask-login caches it in ``g``) may carry over into this one.
+        g.__dict__.clear()
         if values and "tenant_slug" in values:
             g.tenant_slug = values.pop("tenant_slug")
 
@@ -70,12 +75,27 @@ def is_api_request() -> bool:
 
 
 def suspended_response(tenant):
-    reason = tenant.suspended_reason or "This workspace is suspended."
-    if is_api_request():
-        from .problems import problem
+    """403 with the operator's reason for the tenant's own staff and tokens; anyone else learns no
+    reason, and a user of another tenant gets the 404 that every tenant they are not in answers."""
+    from .problems import problem
 
-        return problem(403, "Tenant suspended", reason)
+    generic = _("This workspace is suspended.")
+    if is_api_request():
+        insider = _request_token() is not None
+        return problem(403, _("Tenant suspended"), (insider and tenant.suspended_reason) or generic)
+    insider = session_member() is not None
+    if current_user.is_authenticated and not insider:
+        abort(404)
+    reason = (insider and tenant.suspended_reason) or generic
     return render_template("suspended.html", tenant=tenant, reason=reason), 403
+
+
+def _request_token():
+    """The live API token of the request's tenant named by ``Authorization: Bearer``, if any."""
+    from .tokens import find_token
+
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    return find_token(secret.strip()) if scheme.lower() == "bearer" else None
 
 
 def grant(member: Membership) -> Membership:

@@ -68,7 +68,7 @@ class LiveServer:
     """``gunicorn wsgi:app`` on a free port, configured through environment variables only."""
 
     def __init__(self, database_url: str, instance_path: Path, workers: int = 2, extra_env: dict | None = None,
-                 migrate_url: str | None = None):
+                 migrate_url: str | None = None, target: str = "wsgi:app", ready_path: str = "/readyz"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -81,19 +81,20 @@ class LiveServer:
             **(extra_env or {}),
         }
         self.workers = workers
+        self.target, self.ready_path = target, ready_path
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "LiveServer":
         log = open(Path(self.env["RAPPORT_INSTANCE_PATH"]) / "gunicorn.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--graceful-timeout", "2", "wsgi:app"],
+             "--graceful-timeout", "2", self.target],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as response:
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=1) as response:
                     if response.status == 200:
                         return self
             except OSError:
