@@ -124,22 +124,29 @@ def _rls_setting() -> tuple[str, str]:
     return (str(tid) if tid else "", "on" if tenancy.is_unscoped() else "")
 
 
-def apply_rls_setting(connection) -> None:
-    """Hand the current tenant to PostgreSQL for this transaction.
+_NO_SETTING = ("", "")  # what a new transaction starts with: SET LOCAL values end with the transaction
+
+
+def apply_rls_setting(connection, have: tuple[str, str] | None = None) -> tuple[str, str]:
+    """Hand the current tenant to PostgreSQL for this transaction, sending only what changed.
 
     ``SET LOCAL`` accepts no bind parameter (and ``set_config`` does not reach Citus workers), so the
     literal is built from a parsed ``uuid.UUID`` -- never from request text.
     """
-    tid, bypass = _rls_setting()
-    connection.exec_driver_sql(f"SET LOCAL app.tenant_id = '{tid}'")
-    connection.exec_driver_sql(f"SET LOCAL app.unscoped = '{bypass}'")
+    want = _rls_setting()
+    have = have or (None, None)
+    for name, old, new in zip(("tenant_id", "unscoped"), have, want):
+        if old != new:
+            connection.exec_driver_sql(f"SET LOCAL app.{name} = '{new}'")
+    return want
 
 
 @event.listens_for(Session, "after_begin")
 def _after_begin(session, _transaction, connection) -> None:
     if connection.dialect.name == "postgresql":
-        apply_rls_setting(connection)
-        session.info["rls"] = _rls_setting()
+        # Inside an outer transaction (a savepoint) an earlier SET LOCAL may still hold: send all.
+        have = None if connection.in_nested_transaction() else _NO_SETTING
+        session.info["rls"] = apply_rls_setting(connection, have)
 
 
 def _sync_rls(session, begin: bool = False) -> None:
@@ -147,8 +154,8 @@ def _sync_rls(session, begin: bool = False) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     if session.info.get("rls") != _rls_setting() and (begin or session.in_transaction()):
-        apply_rls_setting(session.connection())
-        session.info["rls"] = _rls_setting()
+        connection = session.connection()
+        session.info["rls"] = apply_rls_setting(connection, session.info.get("rls"))
 
 
 @event.listens_for(Session, "after_soft_rollback")

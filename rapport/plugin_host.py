@@ -112,6 +112,9 @@ class PluginHost:
         return _TenantHooks(self, tenant)
 
     def caller(self, hook: str, tenant):
+        if not self._plugins_implementing(hook):
+            # Only the core implements it: no need to ask which plugins the tenant has on.
+            return getattr(self.pm.hook, hook)
         enabled = self.enabled_plugins(tenant)
         key = (hook, enabled)
         found = self._callers.get(key)
@@ -120,6 +123,9 @@ class PluginHost:
             # setdefault: two threads racing here build equal callers and keep one.
             found = self._callers.setdefault(key, self.pm.subset_hook_caller(hook, remove_plugins=removed))
         return found
+
+    def _plugins_implementing(self, hook: str) -> bool:
+        return any(impl.plugin_name in self.names for impl in getattr(self.pm.hook, hook).get_hookimpls())
 
     def plugin_of_blueprint(self, blueprint_name: str | None) -> str | None:
         if not blueprint_name:

@@ -21,6 +21,7 @@ from .blueprint import blp, json_response, problems
 from .body import json_body
 from .errors import not_found
 from .schemas import OUTPUT_SCHEMAS, PAGE_SCHEMAS, QUERY_SCHEMAS, SINGULAR
+from .serialize import dump
 
 ID_ARGS = {"accounts": "account_id", "contacts": "contact_id", "leads": "lead_id", "activities": "activity_id"}
 IDEMPOTENCY_HEADER = {
@@ -28,10 +29,6 @@ IDEMPOTENCY_HEADER = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Retry-safe creation: a retry with the same key and body gets the first answer.",
 }
-
-
-def dump(record) -> dict:
-    return OUTPUT_SCHEMAS[record.record_type]().dump(record)
 
 
 def load_record(record_type: str, record_id: uuid.UUID):
@@ -48,8 +45,7 @@ def _location(record_type: str, record_id) -> str:
 
 def list_records(record_type: str):
     page = listing.fetch(record_type, request.args, g.member)
-    return json_response({"items": OUTPUT_SCHEMAS[record_type](many=True).dump(page.items),
-                          "next_cursor": page.next_cursor})
+    return json_response({"items": [dump(record) for record in page.items], "next_cursor": page.next_cursor})
 
 
 def create_record(record_type: str):

@@ -56,7 +56,7 @@ class Contact(OwnedRecord, Base):
     __table_args__ = (
         _fk("owner_id", "memberships"),
         _fk("account_id", "accounts"),
-        Index("ix_contacts_name", "tenant_id", "last_name", "first_name", "id"),
+        Index("ix_contacts_name", "tenant_id", "last_name", "id"),  # the list's default keyset order
         Index("ix_contacts_email", "tenant_id", "email"),
         Index("ix_contacts_phone", "tenant_id", "phone"),
         Index("ix_contacts_created", "tenant_id", "created_at", "id"),
