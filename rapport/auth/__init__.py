@@ -20,7 +20,7 @@ def _load_user(session_id: str):
         user = db.session.get(User, uuid.UUID(user_id))
     except ValueError:
         return None
-    if user is None or (user.password_hash or "")[-12:] != fingerprint:
+    if user is None or user.session_fingerprint != fingerprint:
         return None
     return user
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -91,6 +93,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    current_user.session_nonce = secrets.token_hex(8)  # copies of this session's cookie die too
+    db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -35,12 +35,17 @@ class User(UserMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(10))
     is_operator: Mapped[bool] = mapped_column(default=False)
+    # Changed at log-out: every session cookie issued before then stops working, even a copied one.
+    session_nonce: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     def get_id(self) -> str:
-        # The session stores the id and a fingerprint of the password hash, so a password change
-        # ends every other session of this user.
-        return f"{self.id}:{(self.password_hash or '')[-12:]}"
+        return f"{self.id}:{self.session_fingerprint}"
+
+    @property
+    def session_fingerprint(self) -> str:
+        """Ties a session to the password hash and the log-out nonce: changing either ends it."""
+        return f"{(self.password_hash or '')[-12:]}{self.session_nonce or ''}"
 
     @property
     def display_name(self) -> str:

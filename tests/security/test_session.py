@@ -74,3 +74,16 @@ def test_session_of_tenant_a_opens_nothing_in_tenant_b(client, alpha, bravo):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "Bravo" not in response.get_data(as_text=True), path
+
+
+def test_log_out_ends_every_copy_of_the_session(app, client, alpha):
+    name = app.config["SESSION_COOKIE_NAME"]
+    log_in(client, alpha.owner_email)
+    stolen = client.get_cookie(name).value
+    thief = app.test_client()
+    thief.set_cookie(name, stolen)
+    assert thief.get("/t/alpha/").status_code == 200  # a copied cookie works while the session lives
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert client.get("/t/alpha/").status_code == 302
+    response = thief.get("/t/alpha/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
