@@ -1,7 +1,7 @@
 """CSRF, security headers, rate limits and password hashing."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -18,7 +18,9 @@ CSP = (
 
 def hash_password(password: str) -> str:
     """scrypt (a memory-hard KDF) with a random salt."""
-    return generate_password_hash(password, method="scrypt")
+    # Tests lower scrypt's cost (PASSWORD_HASH_METHOD) to stay fast; production keeps werkzeug's default.
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if current_app else "scrypt"
+    return generate_password_hash(password, method=method)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

@@ -88,6 +88,7 @@ def make_test_app(database, instance_path, **overrides):
         "RATELIMIT_ENABLED": False,
         "MAIL_SERVER": None,
         "SERVER_NAME": None,
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # still scrypt, at a cost tests can afford
     }
     config.update(overrides)
     return create_app(config)
