@@ -6,11 +6,13 @@ Functions flush but never commit: the caller owns the transaction.
 from __future__ import annotations
 
 from flask import current_app, g
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from . import access, audit, tenancy
 from .db import db, new_id, utcnow
+from .fields import CUSTOM_RECORD_TYPES, audience_of, validate_custom
 from .models import Account, Contact, Lead, LeadStageChange, Membership, Tenant
 from .models.records import RECORD_MODELS
 from .schemas import INPUT_SCHEMAS
@@ -33,19 +35,33 @@ def _hooks():
     return current_app.extensions["rapport.plugins"].hooks_for(current_tenant())
 
 
-def validate(record_type: str, data: dict, partial: bool = False) -> dict:
-    """Validate ``data`` and check that every referenced row exists in this tenant."""
-    values = INPUT_SCHEMAS[record_type]().load(data, partial=partial)
-    errors = {}
+def validate(record_type: str, data: dict, partial: bool = False, *, actor=None, member=None, record=None) -> dict:
+    """Validate ``data`` (core fields and ``custom`` values, by the tenant's field definitions) and
+    check that every referenced row exists in this tenant. ``record`` is given on update."""
+    values, errors = {}, {}
+    try:
+        values = INPUT_SCHEMAS[record_type]().load(data, partial=partial)
+    except ValidationError as exc:
+        errors.update(exc.messages)
+    if record_type in CUSTOM_RECORD_TYPES and (record is None or "custom" in data):
+        try:
+            values["custom"] = validate_custom(
+                record_type, data.get("custom") if isinstance(data, dict) else None, current_tenant(),
+                audience_of(actor), member, current=None if record is None else dict(record.custom or {}),
+            )
+        except ValidationError as exc:
+            errors.update(exc.messages)
+    if errors:
+        raise ValidationError(errors)
     for field, model in REFERENCES.items():
         ref = values.get(field)
         if ref is not None and db.session.get(model, (tenancy.current_tenant_id(), ref)) is None:
-            errors[field] = ["No such record in this workspace."]
+            errors[field] = [_("No such record in this workspace.")]
     owner = values.get("owner_id")
     if owner is not None:
         member = db.session.get(Membership, (tenancy.current_tenant_id(), owner))
         if member is None or member.status != "active":
-            errors["owner_id"] = ["No such member in this workspace."]
+            errors["owner_id"] = [_("No such member in this workspace.")]
     if errors:
         raise ValidationError(errors)
     if values.get("custom") is None:
@@ -53,22 +69,30 @@ def validate(record_type: str, data: dict, partial: bool = False) -> dict:
     return values
 
 
+def _custom_changes(before: dict | None, after: dict | None) -> dict:
+    """Audit custom values field by field: ``custom.<key>`` -> [old, new]."""
+    before, after = before or {}, after or {}
+    return {f"custom.{k}": (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
+            if before.get(k) != after.get(k)}
+
+
 def _snapshot(record, fields) -> dict:
     return {f: getattr(record, f) for f in fields}
 
 
 def create(record_type: str, data: dict, actor, member: Membership | None = None):
-    values = validate(record_type, data)
+    values = validate(record_type, data, actor=actor, member=member)
     if member is not None:
         values.setdefault("owner_id", member.id if not member.can("records.edit_all") else None)
         if not access.can_assign(values.get("owner_id"), member):
-            raise ValidationError({"owner_id": ["You can assign records only to yourself."]})
+            raise ValidationError({"owner_id": [_("You can assign records only to yourself.")]})
     record = RECORD_MODELS[record_type](id=new_id(), **values)
     db.session.add(record)
     db.session.flush()
     if isinstance(record, Lead):
         _stage_history(record, None, record.stage or "target", actor)
-    audit.log(actor, "create", record_type, record.id, {k: (None, v) for k, v in values.items()})
+    created = {k: (None, v) for k, v in values.items() if k != "custom"}
+    audit.log(actor, "create", record_type, record.id, {**created, **_custom_changes({}, values.get("custom"))})
     hooks = _hooks()
     hooks.record_created(tenant=current_tenant(), record_type=record_type, record=record, actor=actor)
     hooks.usage_event(tenant=current_tenant(), meter="records.created", quantity=1)
@@ -79,9 +103,9 @@ def update(record, data: dict, actor, member: Membership | None = None):
     record_type = record.record_type
     if member is not None and not access.can_edit(record, member):
         raise Forbidden()
-    values = validate(record_type, data, partial=True)
+    values = validate(record_type, data, partial=True, actor=actor, member=member, record=record)
     if member is not None and "owner_id" in values and not access.can_assign(values["owner_id"], member):
-        raise ValidationError({"owner_id": ["You can assign records only to yourself."]})
+        raise ValidationError({"owner_id": [_("You can assign records only to yourself.")]})
     before = _snapshot(record, values)
     old_stage = getattr(record, "stage", None)
     changes = {k: (before[k], values[k]) for k in values if before[k] != values[k]}
@@ -94,7 +118,10 @@ def update(record, data: dict, actor, member: Membership | None = None):
     if isinstance(record, Lead) and "stage" in changes:
         record.stage_changed_at = utcnow()
         _stage_history(record, old_stage, record.stage, actor)
-    audit.log(actor, "update", record_type, record.id, changes)
+    logged = {k: v for k, v in changes.items() if k != "custom"}
+    if "custom" in changes:
+        logged.update(_custom_changes(*changes["custom"]))
+    audit.log(actor, "update", record_type, record.id, logged)
     _hooks().record_updated(tenant=current_tenant(), record_type=record_type, record=record, changes=changes, actor=actor)
     return record
 

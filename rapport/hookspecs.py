@@ -135,3 +135,10 @@ def usage_event(tenant, meter, quantity):
     ``crm.create``) and ``api.requests`` (1 per API request). ``meter`` is a name from
     :func:`register_usage_meters`.
     """
+
+
+@hookspec
+def register_field_types():
+    """Return custom-field types (instances of ``rapport.fields.types.FieldType``) to add to the
+    registry, e.g. a "rating" type with its own validation. Called once at start-up; a name that is
+    already taken, or an object that is not a FieldType, stops the app with ``PluginError``."""

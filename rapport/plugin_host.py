@@ -57,6 +57,7 @@ class PluginHost:
     pm: pluggy.PluginManager
     permissions: dict[str, Permission] = field(default_factory=dict)
     meters: dict[str, UsageMeter] = field(default_factory=dict)
+    field_types: dict = field(default_factory=dict)  # custom-field types added by plugins
     blueprint_owner: dict[str, str] = field(default_factory=dict)
     names: frozenset[str] = frozenset()
     # (hook, enabled plugins) -> pluggy subset caller; bounded by hooks x distinct enabled sets.
@@ -207,6 +208,7 @@ def build_host(app: Flask) -> PluginHost:
     host = PluginHost(pm)
     _collect_permissions(host)
     _collect_meters(host)
+    _collect_field_types(host)
     _check_settings_schemas(host)
     _mount_blueprints(host, app)
     app.extensions[EXTENSION] = host
@@ -253,6 +255,20 @@ def _collect_meters(host: PluginHost) -> None:
                     f"plugin {plugin!r}: usage meter {name!r} is already declared by {host.meters[name].plugin!r}"
                 )
             host.meters[name] = UsageMeter(name, item.get("label", name), item.get("unit", ""), plugin)
+
+
+def _collect_field_types(host: PluginHost) -> None:
+    from .fields.types import BUILTIN_TYPES, FieldType
+
+    taken = {t.name for t in BUILTIN_TYPES}
+    for plugin, declared in host.call_each("register_field_types"):
+        for kind in declared:
+            if not isinstance(kind, FieldType) or not DOTTED_NAME.match(f"x.{kind.name}"):
+                raise PluginError(f"plugin {plugin!r}: register_field_types must return named FieldType instances")
+            if kind.name in taken:
+                raise PluginError(f"plugin {plugin!r}: field type {kind.name!r} already exists")
+            taken.add(kind.name)
+            host.field_types[kind.name] = kind
 
 
 def _check_settings_schemas(host: PluginHost) -> None:

@@ -1,6 +1,7 @@
 """The core's tables. Global tables (tenants, users) have no tenant_id; every other table is
 tenant-owned and inherits :class:`rapport.db.TenantScoped`."""
 from .audit import AuditEvent
+from .fields import FieldDefinition
 from .identity import ApiToken, Membership, Role, Tenant, User
 from .platform import IdempotencyKey, PluginState
 from .records import STAGES, Account, Activity, Contact, Lead, LeadStageChange
@@ -12,6 +13,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Contact",
+    "FieldDefinition",
     "IdempotencyKey",
     "Lead",
     "LeadStageChange",

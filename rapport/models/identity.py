@@ -19,6 +19,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")
     suspended_reason: Mapped[str | None] = mapped_column(String(500))
+    # Bumped on every custom-field definition change: the key of the compiled-schema cache.
+    fields_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     @property

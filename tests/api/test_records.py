@@ -222,6 +222,12 @@ def test_deleting_an_account_keeps_its_contacts(api, acme):
 
 
 def test_patch_replaces_custom_and_records_the_change(api, acme):
+    from rapport.fields.definitions import create_definition
+    from rapport.pipeline import Actor
+
+    with tenancy.tenant_scope(acme.id):
+        create_definition(acme, "leads", {"key": "size", "label": "Size", "type": "number"}, Actor.operator())
+        db.session.commit()
     lead = api.create("leads", name="Custom", custom={"size": 10})
     patched = api.patch(f"/leads/{lead['id']}", json={"custom": {"size": 20}}).get_json()
     assert patched["custom"] == {"size": 20}

@@ -241,3 +241,67 @@ def test_hook_usage_event(recorder, tenants):
     assert [c.hook for c in recorder.calls] == ["record_created", "usage_event"]  # once the record exists
     create_in(beta, "leads", {"name": "Not counted here"})
     assert recorder.tenants_of("usage_event") == ["alpha"]
+
+
+def test_hook_register_field_types(database, tmp_path):
+    """A plugin's field type joins the registry and validates custom values like a built-in one."""
+    from marshmallow import ValidationError, fields, validate
+
+    from rapport import crm, hookimpl, tenancy
+    from rapport.db import db
+    from rapport.fields import field_types
+    from rapport.fields.definitions import create_definition
+    from rapport.fields.types import FieldType
+    from rapport.pipeline import Actor
+    from rapport.plugin_host import PluginError
+    from rapport.provisioning import create_tenant
+    from tests.conftest import make_test_app
+
+    class Rating(FieldType):
+        name, label, kind = "rating", "Rating", "number"
+
+        def field(self, definition):
+            return fields.Integer(strict=True, validate=validate.Range(1, 5), allow_none=not definition.required)
+
+    class RatingPlugin:
+        PLUGIN_NAME = "rating"
+
+        @hookimpl
+        def register_field_types(self):
+            return [Rating()]
+
+    app = make_test_app(database, tmp_path / "i", EXTRA_PLUGINS=[RatingPlugin()])
+    connection = db.engine.connect()
+    outer = connection.begin()
+    db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        with app.test_request_context():
+            assert isinstance(field_types()["rating"], Rating)
+            tenant = create_tenant("rated", "Rated", "o@rated.test", "long enough pw")
+            from flask import g
+
+            g.tenant = tenant
+            with tenancy.tenant_scope(tenant.id):
+                create_definition(tenant, "contacts", {"key": "mood", "label": "Mood", "type": "rating"}, Actor.operator())
+                contact = crm.create("contacts", {"last_name": "Li", "custom": {"mood": 4}}, Actor.operator())
+                assert contact.custom == {"mood": 4}
+                with pytest.raises(ValidationError) as exc:
+                    crm.create("contacts", {"last_name": "Li", "custom": {"mood": 9}}, Actor.operator())
+                assert "custom.mood" in exc.value.messages
+    finally:
+        db.session.remove()
+        outer.rollback()
+        connection.close()
+        db.factory.configure(bind=db.engine)
+
+    class Clash(RatingPlugin):
+        PLUGIN_NAME = "clash"
+
+        @hookimpl
+        def register_field_types(self):
+            clash = Rating()
+            clash.name = "text"
+            return [clash]
+
+    with pytest.raises(PluginError, match="already exists"):
+        make_test_app(database, tmp_path / "j", EXTRA_PLUGINS=[Clash()])
