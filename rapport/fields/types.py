@@ -243,7 +243,7 @@ class DateTimeField(fields.Field):
             moment = moment.astimezone(dt.timezone.utc)
         except OverflowError:
             raise ValidationError(str(_l("Out of range."))) from None
-        text = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"  # zero-padded years too
         if self.minimum and moment < dt.datetime.fromisoformat(self.minimum):
             raise ValidationError(str(_l("Must be on or after %(d)s.", d=self.minimum)))
         if self.maximum and moment > dt.datetime.fromisoformat(self.maximum):
