@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import uuid
 
-from email_validator import EmailNotValidError, validate_email
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import func, select
 
 from .. import audit, mail
@@ -20,12 +19,12 @@ from ..auth.tokens import invite_token
 from ..db import db, new_id
 from ..models import Membership, Role, User
 from ..pipeline import require
-from ..provisioning import normalise_email, user_by_email
+from ..provisioning import is_valid_email, normalise_email, user_by_email
 from . import bp
 from .roles import find_role, is_owner_role, may_hand_out, role_label, tenant_roles
 
 SHOWN_STATUSES = ("active", "invited")
-STATUS_LABELS = {"active": _l("Active"), "invited": _l("Invited")}
+STATUS_LABELS = {"active": lazy_pgettext("member status", "Active"), "invited": lazy_pgettext("member status", "Invited")}
 
 
 class Refused(Exception):
@@ -95,11 +94,12 @@ def _checked_email(raw: str, errors: dict) -> str | None:
     if not raw:
         errors["email"] = [_("Enter the colleague's email address.")]
         return None
-    try:
-        return normalise_email(validate_email(raw, check_deliverability=False).normalized)
-    except EmailNotValidError as exc:
-        errors["email"] = [_("This is not a valid email address: %(reason)s", reason=str(exc))]
+    # The rule of sign-up and of every record's email field, so a colleague at the owner's own
+    # domain can always be invited.
+    if not is_valid_email(raw):
+        errors["email"] = [_("This is not a valid email address.")]
         return None
+    return normalise_email(raw)
 
 
 def _checked_role(raw: str | None, errors: dict) -> Role | None:
