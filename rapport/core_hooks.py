@@ -8,20 +8,21 @@ STAFF = ["owner", "admin", "manager", "agent"]
 MANAGERS = ["owner", "admin", "manager"]
 ADMINS = ["owner", "admin"]
 
+# Labels stay lazy: the roles pages render them in the reader's language.
 CORE_PERMISSIONS = [
-    ("records.read", "See customer records", ALL_ROLES),
-    ("records.write", "Create and edit customer records", STAFF),
-    ("records.delete", "Delete customer records", STAFF),
-    ("records.view_all", "See every record, not only own and unassigned ones", MANAGERS + ["viewer"]),
-    ("records.edit_all", "Edit every record, not only own and unassigned ones", MANAGERS),
-    ("records.import", "Import records from CSV", MANAGERS),
-    ("records.export", "Export records to CSV", MANAGERS),
-    ("members.manage", "Invite members and change their roles", ADMINS),
-    ("roles.manage", "Create and edit custom roles", ADMINS),
-    ("plugins.manage", "Switch plugins on and off and edit their settings", ADMINS),
-    ("fields.manage", "Manage custom fields", ADMINS),
-    ("audit.read", "Read the audit log", ADMINS),
-    ("tokens.manage", "Create and revoke one's own API tokens", STAFF),
+    ("records.read", _l("See customer records"), ALL_ROLES),
+    ("records.write", _l("Create and edit customer records"), STAFF),
+    ("records.delete", _l("Delete customer records"), STAFF),
+    ("records.view_all", _l("See every record, not only own and unassigned ones"), MANAGERS + ["viewer"]),
+    ("records.edit_all", _l("Edit every record, not only own and unassigned ones"), MANAGERS),
+    ("records.import", _l("Import records from CSV"), MANAGERS),
+    ("records.export", _l("Export records to CSV"), MANAGERS),
+    ("members.manage", _l("Invite members and change their roles"), ADMINS),
+    ("roles.manage", _l("Create and edit custom roles"), ADMINS),
+    ("plugins.manage", _l("Switch plugins on and off and edit their settings"), ADMINS),
+    ("fields.manage", _l("Manage custom fields"), ADMINS),
+    ("audit.read", _l("Read the audit log"), ADMINS),
+    ("tokens.manage", _l("Create and revoke one's own API tokens"), STAFF),
 ]
 
 
@@ -42,6 +43,7 @@ def menu_items(member):
         {"section": "nav", "label": _l("Export"), "endpoint": "transfer.export_page", "permission": "records.export"},
         {"section": "admin", "label": _l("Members"), "endpoint": "admin.members", "permission": "members.manage"},
         {"section": "admin", "label": _l("Roles"), "endpoint": "admin.roles", "permission": "roles.manage"},
+        {"section": "admin", "label": _l("Custom fields"), "endpoint": "admin.fields_home", "permission": "fields.manage"},
         {"section": "admin", "label": _l("Plugins"), "endpoint": "admin.plugins", "permission": "plugins.manage"},
         {"section": "admin", "label": _l("Audit log"), "endpoint": "admin.audit", "permission": "audit.read"},
         {"section": "admin", "label": _l("API tokens"), "endpoint": "admin.tokens", "permission": "tokens.manage"},

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from marshmallow import ValidationError, validate
 from sqlalchemy import func, select
 
@@ -38,16 +39,16 @@ def is_valid_email(value: str) -> bool:
 
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise ValidationError({"password": [f"Use at least {MIN_PASSWORD} characters."]})
+        raise ValidationError({"password": [_("Use at least %(count)d characters.", count=MIN_PASSWORD)]})
 
 
 def check_slug(slug: str) -> None:
     if not SLUG.match(slug or "") or slug in RESERVED_SLUGS:
         raise ValidationError(
-            {"slug": ["Use 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen."]}
+            {"slug": [_("Use 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen.")]}
         )
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        raise ValidationError({"slug": ["This address is taken."]})
+        raise ValidationError({"slug": [_("This address is taken.")]})
 
 
 def user_by_email(email: str) -> User | None:
@@ -59,7 +60,7 @@ def create_tenant(slug: str, name: str, owner_email: str, owner_password: str | 
     slug = (slug or "").strip().lower()
     check_slug(slug)
     if not (name or "").strip():
-        raise ValidationError({"name": ["Give the company a name."]})
+        raise ValidationError({"name": [_("Give the company a name.")]})
     user = user_by_email(owner_email)
     if user is None:
         if owner_password is not None:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from .models.records import ACTIVITY_KINDS, STAGES
 
-PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{3,40}$", error="Enter a phone number: digits, spaces, + ( ) . / -")
+PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{3,40}$", error=_l("Enter a phone number: digits, spaces, + ( ) . / -"))
 
 
 def _text(max_length: int, required: bool = False) -> fields.String:
@@ -34,13 +36,13 @@ class RecordIn(Schema):
     @pre_load
     def _clean(self, data, **_kwargs):
         if not isinstance(data, dict):
-            raise ValidationError("Send a JSON object.", field_name="_schema")
+            raise ValidationError(_("Send a JSON object."), field_name="_schema")
         cleaned = {}
         for key, value in data.items():
             if isinstance(value, str):
                 value = value.strip()
                 if "\x00" in value:
-                    raise ValidationError("NUL characters are not allowed.", field_name=key)
+                    raise ValidationError(_("NUL characters are not allowed."), field_name=key)
                 if value == "":
                     value = None
             cleaned[key] = value
@@ -68,7 +70,7 @@ class ContactIn(RecordIn):
         if partial:
             return
         if not data.get("first_name") and not data.get("last_name"):
-            raise ValidationError("Give a first or last name.", field_name="last_name")
+            raise ValidationError(_("Give a first or last name."), field_name="last_name")
 
     @post_load
     def _names_not_null(self, data, **_kwargs):

@@ -15,6 +15,7 @@ from rapport.plugin_host import current_host, plugin_settings
 from rapport.ui.record_types import STAGE_LABELS
 
 PLUGIN_NAME = "reports"
+PLUGIN_DESCRIPTION = _l("Reports: the sales pipeline by stage, on the dashboard and on its own page.")
 OPEN_STAGES = ("prospect", "opportunity")
 LARGEST_DEALS = 5
 

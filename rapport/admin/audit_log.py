@@ -10,6 +10,7 @@ import uuid
 
 from flask import render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import select, tuple_
 
@@ -18,6 +19,8 @@ from ..listing import _date, _decode_cursor, _encode_cursor
 from ..models import AuditEvent
 from ..models.records import RECORD_MODELS
 from ..pipeline import require
+from ..ui.record_types import RECORD_TYPES as RECORD_PAGES
+from ..ui.timeline import ACTION_LABELS, CHANNEL_LABELS
 from . import bp
 
 ACTIONS = ("create", "update", "delete")
@@ -28,6 +31,19 @@ RECORD_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 FILTERS = ("record_type", "action", "actor_type", "channel", "date_from", "date_to", "record_id")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# What the page shows for the stored codes (filters still take the codes).
+LABELS = {
+    "action": ACTION_LABELS,
+    "channel": CHANNEL_LABELS,
+    "actor_type": {
+        "member": _l("member"), "token": _l("API token"), "form": _l("public form"),
+        "plugin": _l("plugin"), "operator": _l("operator"), "system": _l("system"),
+    },
+    "record_type": {
+        **{key: page.plural for key, page in RECORD_PAGES.items()},
+        "api_tokens": _l("API tokens"), "memberships": _l("Members"), "plugins": _l("Plugins"), "roles": _l("Roles"),
+    },
+}
 
 
 def _choice(args, name: str, allowed) -> str | None:
@@ -134,10 +150,11 @@ def audit():
         active_filters={k: v for k, v in {**filters, "limit": request.args.get("limit", "")}.items() if v},
         errors=errors,
         shown=shown,
+        labels=LABELS,
         choices={
-            "action": [(v, v) for v in ACTIONS],
-            "actor_type": [(v, v) for v in ACTOR_TYPES],
-            "channel": [(v, v) for v in CHANNELS],
+            "action": [(v, LABELS["action"][v]) for v in ACTIONS],
+            "actor_type": [(v, LABELS["actor_type"][v]) for v in ACTOR_TYPES],
+            "channel": [(v, LABELS["channel"][v]) for v in CHANNELS],
             "record_type": RECORD_TYPES,
         },
     ), status

@@ -34,8 +34,12 @@ def _known_plugin_or_404(name: str) -> str:
 
 
 def _summary(name: str) -> str:
-    """The first line of the plugin module's docstring: how a plugin describes itself."""
-    doc = (_host().pm.get_plugin(name).__doc__ or "").strip()
+    """How a plugin describes itself: its ``PLUGIN_DESCRIPTION`` (translatable), else the first line
+    of its module docstring."""
+    plugin = _host().pm.get_plugin(name)
+    if getattr(plugin, "PLUGIN_DESCRIPTION", None):
+        return str(plugin.PLUGIN_DESCRIPTION)
+    doc = (plugin.__doc__ or "").strip()
     return doc.splitlines()[0] if doc else ""
 
 

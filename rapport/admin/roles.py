@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import func, select
 
@@ -22,12 +22,13 @@ from ..pipeline import grant, require
 from ..plugin_host import BUILTIN_ROLES, current_host
 from . import bp
 
+# A context tells the translator these are role names ("Owner" of a workspace, not of a record).
 ROLE_LABELS = {
-    "owner": _l("Owner"),
-    "admin": _l("Admin"),
-    "manager": _l("Manager"),
-    "agent": _l("Agent"),
-    "viewer": _l("Viewer"),
+    "owner": lazy_pgettext("role", "Owner"),
+    "admin": lazy_pgettext("role", "Admin"),
+    "manager": lazy_pgettext("role", "Manager"),
+    "agent": lazy_pgettext("role", "Agent"),
+    "viewer": lazy_pgettext("role", "Viewer"),
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from .. import crm
+from ..i18n import localize_messages
 from ..db import db
 from ..problems import problem
 
@@ -48,6 +49,7 @@ def field_errors(messages) -> dict:
 
 
 def invalid(errors: dict):
+    errors = localize_messages(errors)  # marshmallow's own messages, in the client's language
     names = ", ".join(str(name) for name in errors)
     return problem(422, _("Invalid input"), _("Check these fields: %(fields)s.", fields=names), errors=errors)
 

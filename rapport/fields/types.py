@@ -312,7 +312,8 @@ class Select(FieldType):
 
     def field(self, definition):
         values = [o["value"] for o in definition.options]
-        return CleanString(validate=validate.OneOf(values, error=str(_l("Choose one of the options."))), **_opts(definition))
+        # Lazy messages: the compiled schema is cached for every member, each reads it in their language.
+        return CleanString(validate=validate.OneOf(values, error=_l("Choose one of the options.")), **_opts(definition))
 
     def json_schema(self, definition):
         return {"type": "string", "enum": [o["value"] for o in definition.options]}
@@ -323,7 +324,7 @@ class MultiSelect(Select):
 
     def field(self, definition):
         values = [o["value"] for o in definition.options]
-        item = fields.String(validate=validate.OneOf(values, error=str(_l("Choose among the options."))))
+        item = fields.String(validate=validate.OneOf(values, error=_l("Choose among the options.")))
         return UniqueList(item, validate=validate.Length(max=MAX_OPTIONS), **_opts(definition))
 
     def json_schema(self, definition):
