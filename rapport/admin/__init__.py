@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/t/<tenant_slug>/admin")
 
-from . import api_tokens, audit_log, members, plugins, roles  # noqa: E402,F401  (views register on bp)
+from . import api_tokens, audit_log, fields, members, plugins, roles  # noqa: E402,F401  (views register on bp)

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ..security import csrf
-from . import plugins, records  # noqa: F401 - importing them adds their routes to the blueprint
+from . import fields, plugins, records  # noqa: F401 - importing them adds their routes to the blueprint
 from .blueprint import blp
 from .openapi import docs_bp
 from .schemas import ProblemSchema, decimal_properties, schema_name

@@ -113,21 +113,28 @@ def create_definition(tenant, record_type: str, data: dict, actor) -> FieldDefin
     return definition
 
 
-def update_definition(tenant, definition: FieldDefinition, data: dict, actor) -> FieldDefinition:
-    """Change a live field. Key and type are fixed here; every other attribute may change."""
-    fixed = {k for k in ("key", "type") if k in data and data[k] != getattr(definition, k)}
-    if fixed:
-        raise ValidationError({k: ["Cannot be changed here."] for k in fixed})
-    current = {k: getattr(definition, k) for k in ("key", "label", "type", *CHANGEABLE)}
-    current["show_in"] = {**ShowInSchema().load({}), **(current["show_in"] or {})}
-    values = _check(DefinitionIn().load({**current, **data}), definition.record_type)
-    changes = {k: (getattr(definition, k), values[k]) for k in CHANGEABLE if k in values and values[k] != getattr(definition, k)}
+def update_definition(tenant, definition: FieldDefinition, data: dict, actor, *, retype: bool = False) -> FieldDefinition:
+    """Change a live field. The key is fixed; so is the type, except for ``rapport.fields.changes``,
+    which passes ``retype=True`` after converting the stored values. Every other attribute may change."""
+    values = checked_update(definition, data, retype=retype)
+    changeable = (*CHANGEABLE, "type") if retype else CHANGEABLE
+    changes = {k: (getattr(definition, k), values[k]) for k in changeable if k in values and values[k] != getattr(definition, k)}
     for key, (_old, new) in changes.items():
         setattr(definition, key, new)
     if changes:
         _bump(tenant)
         audit.log(actor, "update", "field_definitions", definition.id, changes)
     return definition
+
+
+def checked_update(definition: FieldDefinition, data: dict, *, retype: bool = False) -> dict:
+    """The definition's attributes after ``data`` is applied, validated; nothing is written."""
+    fixed = {k for k in (("key",) if retype else ("key", "type")) if k in data and data[k] != getattr(definition, k)}
+    if fixed:
+        raise ValidationError({k: ["Cannot be changed here."] for k in fixed})
+    current = {k: getattr(definition, k) for k in ("key", "label", "type", *CHANGEABLE)}
+    current["show_in"] = {**ShowInSchema().load({}), **(current["show_in"] or {})}
+    return _check(DefinitionIn().load({**current, **data}), definition.record_type)
 
 
 def set_status(tenant, definition: FieldDefinition, status: str, actor) -> FieldDefinition:
@@ -156,4 +163,4 @@ def _remove_values(definition: FieldDefinition) -> int:
     return removed
 
 
-__all__ = ["AUDIENCES", "DefinitionIn", "create_definition", "update_definition", "set_status", "MAX_FIELDS"]
+__all__ = ["AUDIENCES", "DefinitionIn", "checked_update", "create_definition", "update_definition", "set_status", "MAX_FIELDS"]

@@ -16,7 +16,7 @@ def admin_requests(app, slug: str):
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
             continue
-        values = {"tenant_slug": slug, "plugin": "reports"}
+        values = {"tenant_slug": slug, "plugin": "reports", "record_type": "accounts", "field_key": "industry"}
         values.update({arg: str(uuid.uuid4()) for arg in rule.arguments if arg.endswith("_id")})
         url = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

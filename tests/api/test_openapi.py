@@ -13,6 +13,8 @@ EXPECTED = {
     "/leads": {"get", "post"}, "/leads/{lead_id}": {"get", "patch", "delete"},
     "/activities": {"get", "post"}, "/activities/{activity_id}": {"get", "patch", "delete"},
     "/plugins": {"get"}, "/plugins/{plugin}": {"get", "put"},
+    "/fields/{record_type}": {"get", "post"}, "/fields/{record_type}/{field_key}": {"get", "patch", "delete"},
+    "/fields/{record_type}/{field_key}/archive": {"post"}, "/fields/{record_type}/{field_key}/restore": {"post"},
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from rapport import crm, tenancy, tokens
 from rapport.auth import tokens as link_tokens
 from rapport.db import db
+from rapport.fields.definitions import create_definition
 from rapport.models import AuditEvent, Membership, Role, User
 from rapport.pipeline import Actor, grant
 from rapport.plugin_host import set_plugin_enabled
@@ -39,6 +40,8 @@ OBJECT_VARIABLES = {
 FIXED_VARIABLES = {"plugin": "reports", "record_type": "accounts"}
 # ``token`` is an invitation link token of the tenant (an object of that tenant, but not a UUID).
 INVITE_VARIABLE = "token"
+# ``field_key`` names a custom-field definition of the tenant (by key, not by UUID).
+FIELD_VARIABLE = "field_key"
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 METHODS = ("GET",) + STATE_CHANGING
@@ -68,6 +71,7 @@ class TenantData:
     event: Ref
     invite: Ref
     invite_token: str
+    field_key: str
     secrets: tuple[str, ...] = field(default=())
 
     @property
@@ -79,6 +83,7 @@ class TenantData:
         values = {name: getattr(self, attr).id for name, attr in OBJECT_VARIABLES.items()}
         values.update(FIXED_VARIABLES)
         values[INVITE_VARIABLE] = self.invite_token
+        values[FIELD_VARIABLE] = self.field_key
         return values
 
 
@@ -107,6 +112,7 @@ def populate(slug: str) -> TenantData:
         db.session.add(role)
         token, secret = tokens.create_token(owner, f"{label} Token")
         invite = _invite(slug)
+        create_definition(tenant, "accounts", {"key": f"{slug}_tier", "label": f"{label} Tier", "type": "text"}, actor)
         host = current_app.extensions["rapport.plugins"]
         for plugin in host.plugin_names:  # plugin routes must answer, not hide behind the switch
             set_plugin_enabled(host, tenant, plugin, True)
@@ -115,13 +121,13 @@ def populate(slug: str) -> TenantData:
     secrets = (
         f"{label} Holdings", f"{label} Account", f"account@{slug}.test", f"contact@{slug}.test",
         f"{label} Lead", f"lead@{slug}.test", f"{label} Call", f"second@{slug}.test", f"{label} Second",
-        f"{label} Role", f"{label} Token", f"owner@{slug}.test", f"invitee@{slug}.test", secret,
+        f"{label} Role", f"{label} Token", f"{label} Tier", f"owner@{slug}.test", f"invitee@{slug}.test", secret,
     )
     return TenantData(
         tenant=Ref(tenant.id, tenant.slug), owner_email=f"owner@{slug}.test", account=Ref(account.id),
         contact=Ref(contact.id), lead=Ref(lead.id), activity=Ref(activity.id), member=Ref(member.id),
         role=Ref(role.id), token=Ref(token.id), token_secret=secret, event=Ref(event.id), invite=Ref(invite.id),
-        invite_token=link_tokens.invite_token(invite), secrets=secrets,
+        invite_token=link_tokens.invite_token(invite), field_key=f"{slug}_tier", secrets=secrets,
     )
 
 
@@ -161,11 +167,11 @@ def is_api(rule) -> bool:
 
 
 def object_variables(rule) -> set[str]:
-    return {name for name in rule.arguments if name in OBJECT_VARIABLES or name == INVITE_VARIABLE}
+    return {name for name in rule.arguments if name in OBJECT_VARIABLES or name in (INVITE_VARIABLE, FIELD_VARIABLE)}
 
 
 def unknown_variables(rule) -> set[str]:
-    known = {"tenant_slug"} | set(OBJECT_VARIABLES) | set(FIXED_VARIABLES) | {INVITE_VARIABLE}
+    known = {"tenant_slug"} | set(OBJECT_VARIABLES) | set(FIXED_VARIABLES) | {INVITE_VARIABLE, FIELD_VARIABLE}
     return set(rule.arguments) - known
 
 
@@ -183,6 +189,7 @@ def missing_ids() -> dict[str, object]:
     values = {name: uuid.uuid4() for name in OBJECT_VARIABLES}
     values.update(FIXED_VARIABLES)
     values[INVITE_VARIABLE] = "forged-invite-token"
+    values[FIELD_VARIABLE] = "no_such_field"
     return values
 
 
