@@ -2,7 +2,9 @@
 
 A cursor encodes the sort value and id of the last row shown, so page 1,000 costs the same as page 1
 (an index on ``(tenant_id, <sort column>, id)`` serves each page). Filter and sort names are checked
-against fixed tables here; nothing from the request is interpolated into SQL.
+against fixed tables here; nothing from the request is interpolated into SQL. Custom fields
+(``custom.<key>...`` filters, ``sort=custom.<key>``) are checked against the reader's field
+definitions by ``rapport.fields.query``.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import func, or_, select, tuple_
 
 from . import access
 from .db import db
+from .fields import query as custom_query
 from .models import STAGES
 from .models.records import ACTIVITY_KINDS, RECORD_MODELS
 
@@ -89,10 +92,15 @@ def _decode_cursor(raw: str, column) -> tuple:
         raise ValidationError({"cursor": ["Invalid cursor: use next_cursor from the previous page."]}) from None
 
 
-def build(record_type: str, args: Mapping[str, str], member, extra_where=()):
-    """Return ``(statement, sort column, descending, limit)`` for the list, or raise ValidationError."""
+def build(record_type: str, args: Mapping[str, str], member, extra_where=(), audience: str | None = None):
+    """Return ``(statement, sort, limit)`` for the list, or raise ValidationError. ``sort`` is a column
+    name (the statement is ordered and past the cursor), or a ``CustomSort`` (``fetch`` pages it)."""
     model = RECORD_MODELS[record_type]
-    unknown = set(args) - allowed_params(record_type)
+    custom_params = {name for name in args if name.startswith(custom_query.PREFIX)}
+    sort = args.get("sort") or DEFAULT_SORT[record_type]
+    fields_ = (custom_query.reader_fields(record_type, member, audience)
+               if custom_params or sort.lstrip("-").startswith(custom_query.PREFIX) else {})
+    unknown = set(args) - allowed_params(record_type) - (custom_params if record_type in custom_query.CUSTOM_RECORD_TYPES else set())
     if unknown:
         raise ValidationError({name: ["Unknown parameter."] for name in sorted(unknown)})
     stmt = access.visible(select(model), model, member)
@@ -133,19 +141,17 @@ def build(record_type: str, args: Mapping[str, str], member, extra_where=()):
             except ValueError:
                 raise ValidationError({name: ["Not a valid id."]}) from None
         stmt = stmt.where(getattr(model, column) == value)
+    for condition in custom_query.filter_conditions(model, record_type, args, fields_):
+        stmt = stmt.where(condition)
 
-    sort = args.get("sort") or DEFAULT_SORT[record_type]
     descending = sort.startswith("-")
     sort_name = sort.lstrip("-")
+    limit = _limit(args)
+    if sort_name.startswith(custom_query.PREFIX) and record_type in custom_query.CUSTOM_RECORD_TYPES:
+        return stmt, custom_query.parse_sort(sort, fields_), limit
     if sort_name not in SORTS[record_type]:
         raise ValidationError({"sort": [f"Sort by one of: {', '.join(SORTS[record_type])} (prefix - for descending)."]})
     column = getattr(model, sort_name)
-    try:
-        limit = int(args.get("limit") or DEFAULT_LIMIT)
-    except ValueError:
-        raise ValidationError({"limit": ["Must be a whole number."]}) from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError({"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
     if args.get("cursor"):
         value, row_id = _decode_cursor(args["cursor"], column)
         after = tuple_(column, model.id) < (value, row_id) if descending else tuple_(column, model.id) > (value, row_id)
@@ -154,8 +160,24 @@ def build(record_type: str, args: Mapping[str, str], member, extra_where=()):
     return stmt.order_by(*order), sort_name, limit
 
 
-def fetch(record_type: str, args: Mapping[str, str], member, extra_where=()) -> Page:
-    stmt, sort_name, limit = build(record_type, args, member, extra_where)
+def _limit(args: Mapping[str, str]) -> int:
+    try:
+        limit = int(args.get("limit") or DEFAULT_LIMIT)
+    except ValueError:
+        raise ValidationError({"limit": ["Must be a whole number."]}) from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError({"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
+    return limit
+
+
+def fetch(record_type: str, args: Mapping[str, str], member, extra_where=(), audience: str | None = None) -> Page:
+    """One page of the list. ``audience`` (whose custom fields may be filtered) defaults to the
+    request actor's channel (the API's token: ``api``; the web UI: ``staff``)."""
+    stmt, sort_name, limit = build(record_type, args, member, extra_where, audience)
+    if isinstance(sort_name, custom_query.CustomSort):
+        rows, next_cursor = custom_query.fetch_sorted(
+            stmt, RECORD_MODELS[record_type], record_type, sort_name, args.get("cursor"), limit)
+        return Page(rows, next_cursor)
     rows = list(db.session.scalars(stmt.limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:

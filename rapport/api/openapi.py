@@ -6,7 +6,9 @@ web UI, so that the docs page can be browsed. Both are read-only GET pages, so t
 CSRF risk; every other API call takes a bearer token only.
 
 The document is built per request from the paths and components that flask-smorest collected at
-start-up, re-rooted at the tenant's base URL (``servers``).
+start-up, re-rooted at the tenant's base URL (``servers``), with the tenant's custom fields (those the
+reader's role may see through the API) in the record schemas and list parameters: a change to a
+definition shows on the next request.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from . import errors
 from .auth import authenticate
 from .blueprint import PREFIX, json_response
 from .docs_page import page_context
+from .schemas import add_custom_fields
 
 SPEC_PREFIX = PREFIX.replace("<tenant_slug>", "{tenant_slug}")
 SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "description": "An API token: `Authorization: Bearer rpt_...`"}
@@ -55,7 +58,7 @@ def _global_spec() -> dict:
     return cache["spec"]
 
 
-def tenant_spec(tenant) -> dict:
+def tenant_spec(tenant, member=None) -> dict:
     spec = copy.deepcopy(_global_spec())
     spec["paths"] = {
         path[len(SPEC_PREFIX):]: _without_tenant_parameter(item)
@@ -68,6 +71,7 @@ def tenant_spec(tenant) -> dict:
     spec["security"] = [{"bearerAuth": []}]
     used = {tag for item in spec["paths"].values() for op in _operations(item) for tag in op.get("tags", [])}
     spec["tags"] = [{"name": tag} for tag in sorted(used)]
+    add_custom_fields(spec, tenant, member)
     return spec
 
 
@@ -88,9 +92,9 @@ def _operations(item: dict) -> list[dict]:
 
 @docs_bp.get("/openapi.json")
 def openapi_json():
-    return json_response(tenant_spec(g.tenant))
+    return json_response(tenant_spec(g.tenant, g.get("member")))
 
 
 @docs_bp.get("/docs")
 def docs():
-    return render_template("api/docs.html", **page_context(tenant_spec(g.tenant)))
+    return render_template("api/docs.html", **page_context(tenant_spec(g.tenant, g.get("member"))))

@@ -168,3 +168,78 @@ def schema_name(schema) -> str:
     if not isinstance(schema, type) and schema.partial:
         name += "Patch"
     return name
+
+
+# -- the tenant's custom fields in its OpenAPI document ---------------------------------------------
+CUSTOM_FILTERS_DOC = (
+    "\n\nCustom fields (see `custom` in the record schema): `custom.<key>=v` (equals; a multi-select "
+    "contains the option), `custom.<key>__in=a,b`, `custom.<key>__gte=v` and `__lte=v` (number, currency, "
+    "date, datetime), `custom.<key>__contains=v` (text, case-insensitive), `custom.<key>__empty=true|false`; "
+    "`sort=custom.<key>` or `sort=-custom.<key>` (records without a value come last). Values are written as "
+    "the field stores them: numbers, `YYYY-MM-DD`, ISO 8601 date-times, option values, `true`/`false`."
+)
+QUERY_TYPES = {"number": {"type": "number"}, "bool": {"type": "string", "enum": ["true", "false"]}}
+
+
+def _value_schema(types: dict, spec) -> dict:
+    out = dict(types[spec.type].json_schema(spec))
+    out["title"] = spec.label
+    if spec.help_text:
+        out["description"] = spec.help_text
+    return out
+
+
+def _custom_object(properties: dict, required: list[str] | None = None, nullable: bool = False) -> dict:
+    out = {"type": ["object", "null"] if nullable else "object", "properties": properties,
+           "additionalProperties": False,
+           "description": "Custom fields of this workspace (only those your role may see)."}
+    if required:
+        out["required"] = required
+    return out
+
+
+def _query_parameters(types: dict, specs) -> list[dict]:
+    """An equality parameter per custom field (the operators are described on the operation)."""
+    params = []
+    for spec in specs:
+        kind = types[spec.type].kind
+        schema = QUERY_TYPES.get(kind) or {"type": "string"}
+        if spec.options:
+            schema = {"type": "string", "enum": [o["value"] for o in spec.options]}
+        params.append({"in": "query", "name": f"custom.{spec.key}", "required": False, "schema": schema,
+                       "description": f"{spec.label}: equals (also `__in`, range, `__contains`, `__empty`)."})
+    return params
+
+
+def add_custom_fields(spec: dict, tenant, member) -> None:
+    """Put the tenant's custom fields (visible to ``member`` through the API) into ``spec``."""
+    from ..fields import CUSTOM_RECORD_TYPES, compiled, field_types, role_key_of
+
+    types = field_types()
+    schemas = spec.get("components", {}).get("schemas", {})
+    for record_type in CUSTOM_RECORD_TYPES:
+        specs = compiled(tenant, record_type, "api", role_key_of(member)).definitions
+        one = SINGULAR[record_type]
+        values = {d.key: _value_schema(types, d) for d in specs}
+        optional = {d.key: (v if d.required else {"anyOf": [v, {"type": "null"}]}) for d, v in zip(specs, values.values())}
+        if one in schemas:
+            schemas[one]["properties"]["custom"] = _custom_object(values)
+        if f"{one}In" in schemas:
+            required = [d.key for d in specs if d.required and d.default is None]
+            schemas[f"{one}In"]["properties"]["custom"] = _custom_object(optional, required, nullable=True)
+        if f"{one}InPatch" in schemas:
+            schemas[f"{one}InPatch"]["properties"]["custom"] = _custom_object(optional, nullable=True)
+        _document_list(spec, record_type, types, specs)
+
+
+def _document_list(spec: dict, record_type: str, types: dict, specs) -> None:
+    operation = spec["paths"].get(f"/{record_type}", {}).get("get")
+    if operation is None:
+        return
+    operation["description"] = operation.get("description", "") + CUSTOM_FILTERS_DOC
+    params = operation.setdefault("parameters", [])
+    params.extend(_query_parameters(types, specs))
+    sortable = [f"custom.{d.key}" for d in specs if types[d.type].kind != "many"]
+    for param in params:
+        if param.get("name") == "sort" and "enum" in param.get("schema", {}):
+            param["schema"]["enum"] = [*param["schema"]["enum"], *sortable, *(f"-{s}" for s in sortable)]

@@ -1,0 +1,425 @@
+"""Filtering and sorting lists by custom fields, and the typed side table that makes it fast.
+
+Parameters: ``custom.<key>=v`` (equals; a multi-select contains the option), ``custom.<key>__in=a,b``,
+``__gte`` / ``__lte`` (number, currency, date, datetime), ``__contains`` (text kinds, case-insensitive),
+``__empty=true|false``; ``sort=custom.<key>`` or ``-custom.<key>``. Keys are looked up in the fields the
+reader may see (``compiled`` for the audience and role) and values parsed by the field's type; neither
+is ever interpolated into SQL.
+
+Fields flagged ``filterable`` are served by ``custom_values`` (one typed row per record, field and
+value, B-tree indexes led by ``tenant_id``), kept in step on every flush that changes a record's
+``custom`` or a definition. Other fields are read from the JSON column (a scan of the tenant's rows).
+
+A custom sort pages in two phases, so that records lacking a value come last in both directions:
+first the records with a value, in ``(value, id)`` order, then the others in ``id`` order; the cursor
+carries the phase.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import uuid
+from dataclasses import dataclass
+
+from flask import g, has_app_context
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlalchemy import and_, delete, event, func, insert, inspect, not_, or_, select, tuple_
+from sqlalchemy.orm import aliased
+
+from .. import tenancy
+from ..db import TenantSession, db, new_id
+from ..models import FieldDefinition, Tenant
+from ..models.custom_values import TEXT_INDEXED, CustomValue
+from ..models.records import OwnedRecord
+from . import _LRU, CUSTOM_RECORD_TYPES, FieldSpec, audience_of, compiled, field_types, role_key_of
+from .types import DateTimeField
+
+PREFIX = "custom."
+OPERATORS = ("in", "gte", "lte", "contains", "empty")
+KIND_OPERATORS = {
+    "text": {"eq", "in", "contains", "empty"},
+    "number": {"eq", "in", "gte", "lte", "empty"},
+    "date": {"eq", "in", "gte", "lte", "empty"},
+    "bool": {"eq", "empty"},
+    "choice": {"eq", "in", "empty"},
+    "many": {"eq", "in", "empty"},
+}
+INDEXED_KINDS = {"number", "date", "bool", "choice", "many"}  # text is indexed for sorting only
+MAX_IN = 100
+
+
+@dataclass(frozen=True)
+class CustomSort:
+    spec: FieldSpec
+    kind: str
+    descending: bool
+    side: bool  # served by custom_values
+
+
+# -- the reader's fields ---------------------------------------------------------------------------
+def _tenant():
+    tenant = g.get("tenant") if has_app_context() else None
+    if tenant is None or tenant.id != tenancy.current_tenant_id():
+        tenant = db.session.get(Tenant, tenancy.current_tenant_id())
+    return tenant
+
+
+def reader_fields(record_type: str, member, audience: str | None = None) -> dict[str, FieldSpec]:
+    """The custom fields of ``record_type`` this reader may see (and so filter and sort by)."""
+    if record_type not in CUSTOM_RECORD_TYPES:
+        return {}
+    if audience is None:
+        audience = audience_of(g.get("actor")) if has_app_context() else "staff"
+    specs = compiled(_tenant(), record_type, audience, role_key_of(member)).definitions
+    return {d.key: d for d in specs}
+
+
+def _kind(spec: FieldSpec) -> str:
+    return field_types()[spec.type].kind
+
+
+def split_param(name: str) -> tuple[str, str]:
+    """``custom.size__gte`` -> ``("size", "gte")``; ``custom.size`` -> ``("size", "eq")``."""
+    rest = name[len(PREFIX):]
+    key, sep, op = rest.rpartition("__")
+    if sep and op in OPERATORS:
+        return key, op
+    return rest, "eq"
+
+
+# -- parsing values by type ------------------------------------------------------------------------
+def _bad(param: str, message) -> ValidationError:
+    return ValidationError({param: [str(message)]})
+
+
+def parse_value(param: str, spec: FieldSpec, kind: str, raw: str):
+    """One filter value, parsed as the field stores it."""
+    raw = raw.strip()
+    if kind == "number":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise _bad(param, _l("Enter a number.")) from None
+        if not math.isfinite(value):
+            raise _bad(param, _l("Enter a number."))
+        return value
+    if kind == "date":
+        if spec.type == "datetime":
+            try:
+                return DateTimeField().deserialize(raw)
+            except ValidationError:
+                raise _bad(param, _l("Enter a date and time in ISO 8601, e.g. 2026-01-31T09:30:00Z.")) from None
+        try:
+            return dt.date.fromisoformat(raw).isoformat() if len(raw) == 10 else _date_error(param)
+        except ValueError:
+            _date_error(param)
+    if kind == "bool":
+        if raw not in ("true", "false"):
+            raise _bad(param, _l("Use true or false."))
+        return raw == "true"
+    if kind in ("choice", "many"):
+        if spec.options:
+            if raw not in {o["value"] for o in spec.options}:
+                raise _bad(param, _l("Choose one of the options."))
+            return raw
+        try:
+            return str(uuid.UUID(raw))  # a member reference
+        except ValueError:
+            raise _bad(param, _l("Not a valid id.")) from None
+    return raw
+
+
+def _date_error(param: str):
+    raise _bad(param, _l("Enter a date as YYYY-MM-DD."))
+
+
+# -- SQL for one field -----------------------------------------------------------------------------
+def _json_value(model, spec: FieldSpec, kind: str):
+    element = model.custom[spec.key]
+    if kind == "number":
+        return element.as_float()
+    if kind == "bool":
+        return element.as_boolean()
+    return element.as_string()
+
+
+def _side_column(kind: str, table=CustomValue):
+    return table.value_num if kind == "number" else table.value_text
+
+
+def _side_value(kind: str, value):
+    """How a stored value is written to (and compared in) custom_values."""
+    if kind == "number":
+        return float(value)
+    if kind == "bool":
+        return "true" if value else "false"
+    return str(value)[:TEXT_INDEXED]
+
+
+def _side_exists(model, record_type: str, spec: FieldSpec, condition=None):
+    """EXISTS a custom_values row of this field for the record (an alias: a sort may join the table too)."""
+    side = aliased(CustomValue)
+    stmt = select(side.id).where(side.tenant_id == model.tenant_id, side.record_type == record_type,
+                                 side.field_key == spec.key, side.record_id == model.id)
+    if condition is not None:
+        stmt = stmt.where(condition(side))
+    return stmt.exists()
+
+
+def _uses_side(spec: FieldSpec, kind: str) -> bool:
+    return spec.filterable and kind in INDEXED_KINDS
+
+
+def _condition(model, record_type: str, spec: FieldSpec, kind: str, op: str, param: str, raw: str):
+    """One parameter's condition: a SQL expression, or ``("side", compare)`` for a custom_values row
+    test (``filter_conditions`` puts a field's row tests in one EXISTS, so a range is one index range)."""
+    if op not in KIND_OPERATORS[kind]:
+        raise _bad(param, _l("This operator does not apply to a %(type)s field.", type=spec.type))
+    if op == "empty":
+        if raw not in ("true", "false"):
+            raise _bad(param, _l("Use true or false."))
+        has = _side_exists(model, record_type, spec) if _uses_side(spec, kind) else _json_value(model, spec, kind).is_not(None)
+        return not_(has) if raw == "true" else has
+    if op == "in":
+        values = [parse_value(param, spec, kind, part) for part in raw.split(",") if part.strip()]
+        if not values or len(values) > MAX_IN:
+            raise _bad(param, _l("Give between 1 and %(n)s values separated by commas.", n=MAX_IN))
+    else:
+        values = [parse_value(param, spec, kind, raw)]
+    if op == "contains":
+        needle = values[0].lower()
+        return func.lower(_json_value(model, spec, kind)).contains(needle, autoescape=True)
+    if _uses_side(spec, kind):
+        side = [_side_value(kind, v) for v in values]
+
+        def compare(table):
+            column = _side_column(kind, table)
+            return {"eq": lambda: column == side[0], "in": lambda: column.in_(side),
+                    "gte": lambda: column >= side[0], "lte": lambda: column <= side[0]}[op]()
+
+        return ("side", compare)
+    if kind == "many":
+        # Option values are [a-z0-9_-]: the quoted value appears in the stored JSON array exactly when chosen.
+        text = _json_value(model, spec, "text")
+        return or_(*(text.contains(json.dumps(v), autoescape=True) for v in values))
+    column = _json_value(model, spec, kind)
+    compare = {"eq": lambda: column == values[0], "in": lambda: column.in_(values),
+               "gte": lambda: column >= values[0], "lte": lambda: column <= values[0]}
+    return compare[op]()
+
+
+def filter_conditions(model, record_type: str, args, fields: dict[str, FieldSpec]) -> list:
+    """The SQL conditions of the ``custom.*`` parameters in ``args``; ValidationError naming the parameter."""
+    out, side_tests = [], {}
+    for param in sorted(name for name in args if name.startswith(PREFIX)):
+        raw = args[param]
+        if raw is None or raw == "":
+            continue
+        key, op = split_param(param)
+        spec = fields.get(key)
+        if spec is None:
+            raise _bad(param, _l("No such custom field."))
+        kind = _kind(spec)
+        condition = _condition(model, record_type, spec, kind, op, param, raw)
+        if isinstance(condition, tuple) and kind != "many":
+            side_tests.setdefault(key, (spec, []))[1].append(condition[1])  # one row must pass them all
+        elif isinstance(condition, tuple):
+            out.append(_side_exists(model, record_type, spec, condition[1]))  # each option: its own row
+        else:
+            out.append(condition)
+    for spec, tests in side_tests.values():
+        out.append(_side_exists(model, record_type, spec, lambda table, tests=tests: and_(*(t(table) for t in tests))))
+    return out
+
+
+# -- sorting ---------------------------------------------------------------------------------------
+def parse_sort(sort: str, fields: dict[str, FieldSpec]) -> CustomSort:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")[len(PREFIX):]
+    spec = fields.get(key)
+    if spec is None:
+        raise _bad("sort", _l("No such custom field."))
+    kind = _kind(spec)
+    if kind == "many":
+        raise _bad("sort", _l("A multi-select field cannot be sorted by."))
+    return CustomSort(spec, kind, descending, spec.filterable)
+
+
+def _sort_value(sort: CustomSort, record):
+    value = (record.custom or {}).get(sort.spec.key)
+    if value is None:
+        return None
+    if sort.side:
+        return _side_value(sort.kind, value)
+    return float(value) if sort.kind == "number" else value
+
+
+def encode_cursor(phase: int, value, row_id) -> str:
+    raw = json.dumps(["c", phase, value, str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(raw: str, sort: CustomSort) -> tuple[int, object, uuid.UUID]:
+    try:
+        tag, phase, value, row_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        expected = (int, float) if sort.kind == "number" else (bool if sort.kind == "bool" and not sort.side else str)
+        if tag != "c" or phase not in (1, 2) or (phase == 1 and (isinstance(value, bool) != (expected is bool)
+                                                                  or not isinstance(value, expected))):
+            raise TypeError
+        return phase, value, uuid.UUID(row_id)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise _bad("cursor", _l("Invalid cursor: use next_cursor from the previous page.")) from None
+
+
+def _phase_statement(stmt, model, record_type: str, sort: CustomSort, phase: int, after):
+    """Phase 1: records with a value in (value, id) order; phase 2: the others in id order."""
+    if phase == 1:
+        if sort.side:
+            value = _side_column(sort.kind)
+            stmt = stmt.join(CustomValue, and_(
+                CustomValue.tenant_id == model.tenant_id, CustomValue.record_id == model.id,
+                CustomValue.record_type == record_type, CustomValue.field_key == sort.spec.key))
+            row_id = CustomValue.record_id
+        else:
+            value = _json_value(model, sort.spec, sort.kind)
+            stmt = stmt.where(value.is_not(None))
+            row_id = model.id
+        keys = (value, row_id)
+    else:
+        has = (_side_exists(model, record_type, sort.spec) if sort.side
+               else _json_value(model, sort.spec, sort.kind).is_not(None))
+        stmt = stmt.where(not_(has))
+        keys = (model.id,)
+    if after is not None:
+        mark = tuple_(*keys) if len(keys) > 1 else keys[0]
+        stmt = stmt.where(mark < after if sort.descending else mark > after)
+    order = [k.desc() if sort.descending else k.asc() for k in keys]
+    return stmt.order_by(*order)
+
+
+def fetch_sorted(stmt, model, record_type: str, sort: CustomSort, cursor: str | None, limit: int):
+    """Rows of one page and the next cursor (or None)."""
+    phase, after = 1, None
+    if cursor:
+        phase, value, row_id = decode_cursor(cursor, sort)
+        after = (value, row_id) if phase == 1 else row_id
+    rows = []
+    if phase == 1:
+        rows = list(db.session.scalars(_phase_statement(stmt, model, record_type, sort, 1, after).limit(limit + 1)))
+        after = None
+    if len(rows) <= limit:
+        more = _phase_statement(stmt, model, record_type, sort, 2, after).limit(limit + 1 - len(rows))
+        rows += list(db.session.scalars(more))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    value = _sort_value(sort, last)
+    return rows, encode_cursor(1 if value is not None else 2, value, last.id)
+
+
+# -- the side table, kept in step ------------------------------------------------------------------
+def side_rows(tenant_id, record_type: str, record_id, custom: dict | None, indexed: dict[str, str]) -> list[dict]:
+    """custom_values rows of one record; ``indexed`` maps each filterable key to its kind."""
+    rows = []
+    for key, kind in indexed.items():
+        value = (custom or {}).get(key)
+        if value is None or value == "" or value == []:
+            continue
+        for one in (value if kind == "many" and isinstance(value, list) else [value]):
+            num = _side_value(kind, one) if kind == "number" else None
+            text = None if kind == "number" else _side_value(kind, one)
+            rows.append({"tenant_id": tenant_id, "id": new_id(), "record_type": record_type, "field_key": key,
+                         "record_id": record_id, "value_num": num, "value_text": text})
+    return rows
+
+
+def indexed_fields(session, record_type: str) -> dict[str, str]:
+    """Filterable fields (any status but deleted) of ``record_type`` in the current tenant -> kind."""
+    types = field_types()
+    with session.no_autoflush:
+        definitions = session.scalars(select(FieldDefinition).where(FieldDefinition.record_type == record_type))
+        return {d.key: types[d.type].kind for d in definitions
+                if d.filterable and d.status != "deleted" and d.type in types}
+
+
+_indexed_cache = _LRU(1024)
+
+
+def _indexed_cached(session, tid, record_type: str, cacheable: bool) -> dict[str, str]:
+    """``indexed_fields`` cached by the tenant's fields_version (not while definitions change)."""
+    with session.no_autoflush:
+        tenant = session.get(Tenant, tid)
+    key = (tid, tenant.fields_version if tenant is not None else None, record_type)
+    found = _indexed_cache.get(key) if cacheable else None
+    if found is None:
+        found = indexed_fields(session, record_type)
+        if cacheable:
+            _indexed_cache.put(key, found)
+    return found
+
+
+def _custom_changed(obj) -> bool:
+    return inspect(obj).attrs.custom.history.has_changes()
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _keep_in_step(session, _context, _instances) -> None:
+    records = [o for o in session.new if isinstance(o, OwnedRecord) and o.record_type in CUSTOM_RECORD_TYPES]
+    records += [o for o in session.dirty if isinstance(o, OwnedRecord) and o.record_type in CUSTOM_RECORD_TYPES
+                and _custom_changed(o)]
+    gone = [o for o in session.deleted if isinstance(o, OwnedRecord) and o.record_type in CUSTOM_RECORD_TYPES]
+    changed = [d for d in session.dirty if isinstance(d, FieldDefinition) and _definition_changed(d)]
+    if not (records or gone or changed):
+        return
+    tid = tenancy.current_tenant_id()
+    if tid is None:
+        return  # the flush guard refuses tenant rows without a tenant
+    # Definitions first: a rebuild reads stored values, and records changed in this same flush (a
+    # conversion, a deleted field's values) are then rewritten from memory below.
+    for definition in changed:
+        rebuild_field(session, definition)
+    cacheable = not any(isinstance(o, FieldDefinition) for o in (*session.new, *session.dirty))
+    indexed = {}
+    for record in records:
+        if record.record_type not in indexed:
+            indexed[record.record_type] = _indexed_cached(session, tid, record.record_type, cacheable)
+        if record.id is None:
+            record.id = new_id()
+    for record in records + gone:
+        if inspect(record).has_identity and indexed.get(record.record_type, True):
+            _delete_rows(session, CustomValue.record_id == record.id)
+    rows = [row for r in records
+            for row in side_rows(tid, r.record_type, r.id, r.custom, indexed[r.record_type])]
+    if rows:
+        session.execute(insert(CustomValue), rows)
+
+
+def _delete_rows(session, *conditions) -> None:
+    session.execute(delete(CustomValue).where(*conditions).execution_options(synchronize_session=False))
+
+
+def _definition_changed(d: FieldDefinition) -> bool:
+    state = inspect(d)
+    return any(state.attrs[name].history.has_changes() for name in ("filterable", "status", "type", "options"))
+
+
+def rebuild_field(session, definition: FieldDefinition) -> None:
+    """Rewrite one field's rows after its definition changed (filterable, type, status or options)."""
+    from ..models.records import RECORD_MODELS
+
+    _delete_rows(session, CustomValue.record_type == definition.record_type, CustomValue.field_key == definition.key)
+    kind = field_types().get(definition.type)
+    if not definition.filterable or definition.status == "deleted" or kind is None:
+        return
+    model = RECORD_MODELS[definition.record_type]
+    indexed = {definition.key: kind.kind}
+    tid = tenancy.current_tenant_id()
+    with session.no_autoflush:
+        found = session.execute(select(model.id, model.custom))
+        rows = [row for rid, custom in found for row in side_rows(tid, definition.record_type, rid, custom, indexed)]
+    if rows:
+        session.execute(insert(CustomValue), rows)
