@@ -1,11 +1,13 @@
 """The CSV columns of each record type, shared by import and export so that an export imports back.
 
 Columns come from the record's input schema (the one validator), so a field added there becomes a
-column here. References are written by name instead of id: ``account`` holds an account's name and
+column here; each custom field the reader sees adds a ``custom.<key>`` column. References are written by name instead of id: ``account`` holds an account's name and
 ``owner`` a member's email.
 """
 from __future__ import annotations
 
+from .. import crm
+from ..fields import forms as custom_forms
 from ..schemas import INPUT_SCHEMAS
 
 RECORD_TYPES = ("accounts", "contacts", "leads")
@@ -24,6 +26,12 @@ def columns(record_type: str) -> tuple[str, ...]:
     plain = [name for name in declared if name not in _NOT_COLUMNS]
     refs = [column for column, field in REFERENCE_COLUMNS.items() if field in declared]
     return tuple(plain + refs)
+
+
+def custom_fields(record_type: str, member) -> list[custom_forms.Widget]:
+    """The custom fields the member sees (the operator, with no member: every staff field), each a
+    ``custom.<key>`` column."""
+    return custom_forms.widgets(crm.current_tenant(), record_type, member)
 
 
 def required_columns(record_type: str) -> tuple[str, ...]:

@@ -20,7 +20,8 @@ from .. import access
 from ..db import db
 from ..models import Account, Membership, User
 from ..models.records import RECORD_MODELS
-from .columns import columns, escape_formula, field_of
+from ..fields import forms as custom_forms
+from .columns import columns, custom_fields, escape_formula, field_of
 
 BATCH_SIZE = 1000
 
@@ -32,15 +33,18 @@ def export_csv(record_type: str, member: Membership | None = None, bom: bool = T
     import accepts files with or without it.
     """
     cols = columns(record_type)
+    custom = custom_fields(record_type, member)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(cols)
+    writer.writerow(list(cols) + [w.name for w in custom])
     yield (codecs.BOM_UTF8.decode() if bom else "") + _drain(buffer)
     owners = _owner_emails()
-    for batch in _batches(RECORD_MODELS[record_type], cols, member):
+    for batch in _batches(RECORD_MODELS[record_type], cols, member, with_custom=bool(custom)):
         accounts = _account_names(batch) if "account" in cols else {}
         for row in batch:
-            writer.writerow([escape_formula(_cell(row, c, owners, accounts)) for c in cols])
+            cells = [_cell(row, c, owners, accounts) for c in cols]
+            cells += [custom_forms.to_cell(w, (row.custom or {}).get(w.spec.key)) for w in custom]
+            writer.writerow([escape_formula(cell) for cell in cells])
         yield _drain(buffer)
 
 
@@ -51,9 +55,9 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _batches(model, cols: tuple[str, ...], member: Membership | None) -> Iterator[list]:
+def _batches(model, cols: tuple[str, ...], member: Membership | None, with_custom: bool = False) -> Iterator[list]:
     """Plain rows (not ORM objects, so the session keeps none of them), keyset-paged by id."""
-    wanted = ["id"] + [field_of(c) for c in cols]
+    wanted = ["id"] + [field_of(c) for c in cols] + (["custom"] if with_custom else [])
     stmt = select(*(getattr(model, name) for name in wanted)).order_by(model.id).limit(BATCH_SIZE)
     if member is not None:
         stmt = access.visible(stmt, model, member)

@@ -22,8 +22,10 @@ from sqlalchemy import func, select
 
 from .. import access, crm
 from ..db import db
+from ..i18n import localize
 from ..models import Account, Membership, User
-from .columns import column_of, columns, field_of, required_columns, unescape_formula
+from ..fields import forms as custom_forms
+from .columns import column_of, columns, custom_fields, field_of, required_columns, unescape_formula
 
 DEFAULT_MAX_ROWS = 50_000
 
@@ -84,9 +86,10 @@ def import_csv(
     Raises :class:`FileError` for a file that cannot be read at all. ``member``, when given, is whom
     the import acts for: their record rules apply (whom they may assign, which accounts they see).
     """
-    parsed = read(stream, record_type, current_app.config.get("IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS))
+    custom = custom_fields(record_type, member)
+    parsed = read(stream, record_type, current_app.config.get("IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS), custom)
     report = Report(record_type, rows=len(parsed.rows))
-    checker = _RowChecker(record_type, parsed, member)
+    checker = _RowChecker(record_type, parsed, member, custom)
     good = []
     for row in progress(parsed.rows, _("Checking")):
         data, errors = checker.check(row)
@@ -147,13 +150,13 @@ def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
             yield line
 
 
-def read(stream: BinaryIO, record_type: str, max_rows: int) -> _Parsed:
+def read(stream: BinaryIO, record_type: str, max_rows: int, custom=()) -> _Parsed:
     reader = csv.reader(_decoded_lines(stream))
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
             raise FileError(_("The file is empty: the first line must name the columns."))
-        mapped = _map_header(header, record_type)
+        mapped = _map_header(header, record_type, custom)
         rows = []
         start = reader.line_num + 1
         for cells in reader:
@@ -168,9 +171,20 @@ def read(stream: BinaryIO, record_type: str, max_rows: int) -> _Parsed:
     return _Parsed([h.strip() for h in header], mapped, rows)
 
 
-def _map_header(header: list[str], record_type: str) -> list[str]:
-    known = columns(record_type)
+def _custom_column(key: str, custom) -> str | None:
+    """A custom field's column, named ``custom.<key>`` or by the field's label (any case)."""
+    for w in custom:
+        if key in (w.name, column_key(w.label)):
+            return w.name
+    return None
+
+
+def _map_header(header: list[str], record_type: str, custom=()) -> list[str]:
+    core = columns(record_type)
     keys = [column_key(h) for h in header]
+    # Core columns win over a custom field labelled the same (e.g. "Email").
+    keys = [key if key in core else (_custom_column(key, custom) or key) for key in keys]
+    known = core + tuple(w.name for w in custom)
     unknown = [
         f'"{h.strip()}"' if h.strip() else _("(no name, column %(n)d)", n=n)
         for n, (h, key) in enumerate(zip(header, keys), start=1)
@@ -196,8 +210,9 @@ def _map_header(header: list[str], record_type: str) -> list[str]:
 class _RowChecker:
     """Turns a CSV row into record data, resolving names to ids, and validates it with crm."""
 
-    def __init__(self, record_type: str, parsed: _Parsed, member: Membership | None):
+    def __init__(self, record_type: str, parsed: _Parsed, member: Membership | None, custom=()):
         self.record_type = record_type
+        self.custom = {w.name: w for w in custom}
         self.member = member
         self.columns = parsed.columns
         # report columns as the file names them
@@ -215,6 +230,10 @@ class _RowChecker:
             value = unescape_formula(cell.strip())
             if not value:
                 continue  # an empty cell means "not given", so defaults apply
+            if column in self.custom:
+                widget = self.custom[column]
+                data.setdefault("custom", {})[widget.spec.key] = custom_forms.from_cell(widget, value)
+                continue
             if column == "account":
                 value = self._resolve(self._accounts, value, self._account_id, problems, "account_id")
             elif column == "owner":
@@ -284,4 +303,4 @@ def _flatten(reasons) -> list[str]:
         return [text for value in reasons.values() for text in _flatten(value)]
     if isinstance(reasons, (list, tuple)):
         return [text for value in reasons for text in _flatten(value)]
-    return [str(reasons)]
+    return [localize(str(reasons))]  # marshmallow's own messages in the member's language

@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .. import tenancy
 from ..pipeline import Actor, require
 from . import bp
-from .columns import RECORD_TYPES, columns
+from .columns import RECORD_TYPES, columns, custom_fields
 from .csv_export import export_csv
 from .csv_import import FileError, import_csv
 
@@ -29,9 +29,15 @@ def _form_page(errors: dict | None = None, form=None, status: int = 200, report=
         report=report,
         report_limit=REPORT_LIMIT,
         types=[(t, TYPE_LABELS[t]) for t in RECORD_TYPES],
-        columns={t: columns(t) for t in RECORD_TYPES},
+        columns={t: columns(t) + _custom_columns(t) for t in RECORD_TYPES},
         type_labels=TYPE_LABELS,
     ), status
+
+
+def _custom_columns(record_type: str) -> tuple[str, ...]:
+    # The error page for a too-large upload can come before the member is loaded: core columns only.
+    member = g.get("member")
+    return tuple(w.name for w in custom_fields(record_type, member)) if member is not None else ()
 
 
 @bp.errorhandler(RequestEntityTooLarge)

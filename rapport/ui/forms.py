@@ -15,6 +15,8 @@ from marshmallow import ValidationError
 
 from .. import access, crm
 from ..db import db, utcnow
+from ..fields import CUSTOM_RECORD_TYPES
+from ..fields import forms as custom_forms
 from . import lookups, records
 from .formatting import aware
 from .record_types import KIND_LABELS, RECORD_TYPES, REFERENCE_TYPES, STAGE_LABELS, RecordType, title
@@ -47,7 +49,16 @@ def form_input(rtype: RecordType, record=None) -> dict:
             data["done_at"] = aware(done_before or utcnow()).isoformat()
         else:
             data["done_at"] = None
+    if rtype.key in CUSTOM_RECORD_TYPES:
+        data["custom"] = custom_forms.from_form(request.form, custom_widgets(rtype), editing=record is not None)
     return data
+
+
+def custom_widgets(rtype: RecordType) -> list[custom_forms.Widget]:
+    """The tenant's custom fields of this type that the member sees (none for activities)."""
+    if rtype.key not in CUSTOM_RECORD_TYPES:
+        return []
+    return custom_forms.widgets(crm.current_tenant(), rtype.key, g.member)
 
 
 def _text(value) -> str:
@@ -64,6 +75,7 @@ def record_values(rtype: RecordType, record) -> dict[str, str]:
     values = {f.name: _text(getattr(record, f.name, None)) for f in rtype.fields if f.input != "checkbox"}
     if rtype.key == "activities" and record.done_at:
         values["done"] = "on"
+    values.update(custom_forms.form_values(getattr(record, "custom", None), custom_widgets(rtype)))
     return values
 
 
@@ -71,6 +83,8 @@ def new_values(rtype: RecordType) -> dict[str, str]:
     """A blank form: owned by the member, with links given in the URL (e.g. from an account page)."""
     values = {name: request.args[name] for name in PREFILLABLE if request.args.get(name)}
     values["owner_id"] = str(g.member.id)
+    widgets = custom_widgets(rtype)
+    values.update(custom_forms.form_values({w.spec.key: w.spec.default for w in widgets}, widgets))
     return values
 
 
@@ -96,7 +110,8 @@ def _choices(rtype: RecordType, values) -> dict:
 
 def render_form(rtype: RecordType, values, errors=None, record=None, status: int = 200):
     errors = errors or {}
-    labels = {f.name: f.label for f in rtype.fields}
+    widgets = custom_widgets(rtype)
+    labels = {f.name: f.label for f in rtype.fields} | {w.name: w.label for w in widgets}
     if record is None:
         heading = _("New %(type)s", type=rtype.singular)
     else:
@@ -111,6 +126,9 @@ def render_form(rtype: RecordType, values, errors=None, record=None, status: int
         errors=errors,
         other_errors={k: v for k, v in errors.items() if k not in labels},
         choices=_choices(rtype, values),
+        custom_fields=widgets,
+        custom_values=custom_forms.posted_values(values, widgets) if hasattr(values, "getlist") else values,
+        members=lookups.People().active() if any(w.input == "member" for w in widgets) else [],
         next=request.values.get("next", ""),
     ), status
 
@@ -150,7 +168,7 @@ def edit(rtype: RecordType, record_id: uuid.UUID):
     data = form_input(rtype, record)
     try:
         # The form holds every field, so check it whole (crm.update checks a partial change only).
-        crm.validate(rtype.key, data)
+        crm.validate(rtype.key, data, actor=g.actor, member=g.member)
         crm.update(record, data, g.actor, g.member)
         db.session.commit()
     except ValidationError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..models import STAGES, Account, Activity, Contact, Lead
 from ..models.records import ACTIVITY_KINDS
@@ -19,12 +20,13 @@ STAGE_LABELS = {
     "customer": _l("Customer"),
     "lost": _l("Lost"),
 }
+# A context tells the translator these are kinds of activity ("Email" sent, not an address).
 KIND_LABELS = {
-    "call": _l("Call"),
-    "email": _l("Email"),
-    "meeting": _l("Meeting"),
-    "note": _l("Note"),
-    "task": _l("Task"),
+    "call": lazy_pgettext("activity kind", "Call"),
+    "email": lazy_pgettext("activity kind", "Email"),
+    "meeting": lazy_pgettext("activity kind", "Meeting"),
+    "note": lazy_pgettext("activity kind", "Note"),
+    "task": lazy_pgettext("activity kind", "Task"),
 }
 assert set(STAGE_LABELS) == set(STAGES) and set(KIND_LABELS) == set(ACTIVITY_KINDS)
 

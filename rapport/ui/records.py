@@ -8,8 +8,9 @@ from flask import abort, g, render_template, request, url_for
 
 from .. import access, listing, tenancy
 from ..db import db
+from ..fields import forms as custom_forms
 from ..models import STAGES
-from . import lookups, timeline
+from . import forms, lookups, timeline
 from .record_types import KIND_LABELS, RECORD_TYPES, RecordType
 
 RELATED_LIMIT = 20
@@ -66,6 +67,12 @@ def activity_prefill(rtype: RecordType, record) -> dict[str, str]:
     return {rtype.id_arg: str(record.id)}
 
 
+def custom_values(rtype: RecordType, record, people: lookups.People) -> list[custom_forms.Shown]:
+    """The custom fields the member may see (rapport.fields decides which), with their values."""
+    return custom_forms.shown(record.custom if rtype.key != "activities" else None, forms.custom_widgets(rtype),
+                              lambda value: people.name(lookups.as_uuid(value)))
+
+
 def show(rtype: RecordType, record, status: int = 200, stage_errors=None):
     member = g.member
     people = lookups.People()
@@ -75,6 +82,7 @@ def show(rtype: RecordType, record, status: int = 200, stage_errors=None):
         record=record,
         people=people,
         refs=lookups.reference_titles([record], member),
+        custom=custom_values(rtype, record, people),
         related=related_lists(rtype, record),
         timeline=timeline.build(record, member, people),
         action_labels=timeline.ACTION_LABELS,

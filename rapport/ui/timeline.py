@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import and_, false, or_, select
 
-from .. import access
+from .. import access, crm
 from ..db import db
+from ..fields import CUSTOM_RECORD_TYPES
+from ..fields import forms as custom_forms
 from ..models import Activity, AuditEvent, Contact, Lead, LeadStageChange
 from . import lookups
 from .formatting import aware, when
@@ -24,7 +27,11 @@ from .record_types import KIND_LABELS, RECORD_TYPES, REFERENCE_TYPES, STAGE_LABE
 
 LIMIT = 100
 MAX_VALUE_LENGTH = 300
-ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted")}
+ACTION_LABELS = {  # what happened, not when ("Created" is also a column of dates)
+    "create": lazy_pgettext("audit action", "Created"),
+    "update": lazy_pgettext("audit action", "Changed"),
+    "delete": lazy_pgettext("audit action", "Deleted"),
+}
 CHANNEL_LABELS = {
     "web": _l("web"), "api": _l("API"), "cli": _l("command line"), "form": _l("public form"),
     "plugin": _l("plugin"), "import": _l("import"),
@@ -97,12 +104,13 @@ def build(record, member, people: lookups.People) -> Timeline:
     stages = _stage_changes(ids)
     events = _audit_events(ids)
     titles = _titles_of(record, stages, events, member)
+    custom = _custom_fields(events, member)
     entries = [Entry(aware(a.created_at), "activity", a) for a in activities]
     entries += [Entry(aware(s.changed_at), "stage", s, _about(record, "leads", s.lead_id, titles)) for s in stages]
     for event in events:
         # A lead's stage change has its own entry (from lead_stage_changes): not told twice.
         skip = ("stage",) if event.record_type == "leads" and event.action == "update" else ()
-        changes = _changes(event, people, titles, skip)
+        changes = _changes(event, people, titles, skip, custom.get(event.record_type, {}))
         if changes or not skip:
             about = _about(record, event.record_type, event.record_id, titles)
             entries.append(Entry(aware(event.at), "audit", event, about, changes))
@@ -141,16 +149,36 @@ def _about(record, record_type: str, record_id: uuid.UUID, titles: dict):
     return About(record_type, record_id, name or _("(deleted or not visible)"), name is not None)
 
 
-def _changes(event: AuditEvent, people: lookups.People, titles: dict, skip=()) -> list[tuple[str, str, str]]:
+def _custom_fields(events, member) -> dict[str, dict[str, custom_forms.Widget]]:
+    """Per record type in ``events``: the custom fields the member may see, by ``custom.<key>``."""
+    kinds = {e.record_type for e in events} & set(CUSTOM_RECORD_TYPES)
+    tenant = crm.current_tenant() if kinds else None
+    return {k: {w.name: w for w in custom_forms.widgets(tenant, k, member)} for k in kinds}
+
+
+def _changes(event: AuditEvent, people: lookups.People, titles: dict, skip=(), custom=None) -> list[tuple[str, str, str]]:
     rtype = RECORD_TYPES.get(event.record_type)
     labels = {f.name: str(f.label) for f in rtype.fields} if rtype else {}
     rows = []
     for key, (old, new) in _pairs(event):
         if key in skip:
             continue
+        if key.startswith(custom_forms.PREFIX):
+            # A custom field's change shows under its label, and only to those who may see the field.
+            if key in (custom or {}):
+                rows.append(_custom_change(custom[key], old, new, people))
+            continue
         label = labels.get(key) or str(EXTRA_LABELS.get(key, key))
         rows.append((label, _show(key, old, people, titles), _show(key, new, people, titles)))
     return rows
+
+
+def _custom_change(w: custom_forms.Widget, old, new, people: lookups.People) -> tuple[str, str, str]:
+    def text(value):
+        shown = custom_forms.as_text(w, value, lambda v: people.name(lookups.as_uuid(v)))
+        return shown if len(shown) <= MAX_VALUE_LENGTH else shown[: MAX_VALUE_LENGTH - 1] + "…"
+
+    return w.label, text(old), text(new)
 
 
 def _show(key: str, value, people: lookups.People, titles: dict) -> str:

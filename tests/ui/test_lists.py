@@ -137,6 +137,7 @@ def test_a_page_costs_the_same_queries_for_few_or_many_rows(client, shop, sql_co
     for i in range(3):
         shop.make("contacts", owner=owners[i % 5], last_name=f"Few {i}", account_id=str(account.id))
     shop.login(client)
+    client.get(shop.url("contacts?limit=50"))  # warms the compiled custom-field cache (one query per schema version)
     with sql_counter:
         assert client.get(shop.url("contacts?limit=50")).status_code == 200
     few = len(sql_counter.statements)
