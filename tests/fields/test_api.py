@@ -8,20 +8,10 @@ from rapport import tenancy
 from rapport.db import db
 from rapport.fields import definitions
 from rapport.models import AuditEvent, FieldDefinition, Tenant
-from tests.api.conftest import ApiClient, token_for
+from tests.api.conftest import ApiClient, acme, api, token_for  # noqa: F401  (acme, api: shared fixtures)
 
 INDUSTRY = {"key": "industry", "label": "Industry", "type": "select",
             "options": [{"value": "retail", "label": "Retail"}]}
-
-
-@pytest.fixture
-def acme(world):
-    return world.tenant("acme", owner_email="owner@acme.test")
-
-
-@pytest.fixture
-def api(client, acme):
-    return ApiClient(client, "acme", token_for(acme, "owner@acme.test"))
 
 
 @pytest.fixture
