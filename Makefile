@@ -27,10 +27,12 @@ messages: $(BIN)/.installed
 		--project=Rapport --copyright-holder="Rapport contributors" -o rapport/translations/messages.pot .
 	$(BIN)/pybabel -q update -i rapport/translations/messages.pot -d rapport/translations --ignore-obsolete
 
+# The task worker (mail, lead processing, scheduled jobs) runs beside the web server and stops with it.
 run: install
 	$(BIN)/rapport db upgrade
 	$(BIN)/rapport demo
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/rapport tasks worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

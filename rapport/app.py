@@ -8,7 +8,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_module
-from . import i18n, pipeline, security
+from . import i18n, pipeline, security, tasks
 from .db import db
 
 
@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     db.init_app(app)
+    tasks.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     pipeline.init_app(app)

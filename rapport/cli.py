@@ -81,11 +81,28 @@ def plugins_disable(slug, plugin):
     _switch(slug, plugin, False)
 
 
+@click.group("tasks")
+def tasks_group():
+    """The background job queue."""
+
+
+@tasks_group.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Threads running jobs.")
+@with_appcontext
+def tasks_worker(workers):
+    """Run jobs and the scheduler (mail, lead processing, periodic sweeps) until stopped."""
+    from . import tasks
+
+    click.echo(f"task worker: {workers} threads on {type(tasks.huey.storage).__name__}")
+    tasks.run_worker(workers)
+
+
 def register_app_commands(app: Flask) -> None:
     from . import migrate
 
     app.cli.add_command(migrate.db_group)
     app.cli.add_command(plugins_group)
+    app.cli.add_command(tasks_group)
     from .api.cli import tokens_group
 
     app.cli.add_command(tokens_group)

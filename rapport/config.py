@@ -45,6 +45,8 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": _bool("RAPPORT_SECURE_COOKIES"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("RAPPORT_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
         "SIGNUP_ENABLED": _bool("RAPPORT_SIGNUP_ENABLED", True),
+        # Run background jobs inside the call that queues them (no worker needed; scripts and tests).
+        "TASKS_IMMEDIATE": _bool("RAPPORT_TASKS_IMMEDIATE"),
     }
 
 

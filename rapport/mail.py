@@ -1,5 +1,5 @@
 """Outgoing mail: SMTP when a server is configured, else ``.eml`` files in ``instance/mail/`` so
-the demo works with no mail server."""
+the demo works with no mail server. :func:`queue` sends from the task queue, retrying on failure."""
 from __future__ import annotations
 
 import smtplib
@@ -8,6 +8,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app
+
+from . import tasks
 
 
 def send(to: str, subject: str, body: str) -> EmailMessage:
@@ -30,3 +32,18 @@ def send(to: str, subject: str, body: str) -> EmailMessage:
         outbox.mkdir(parents=True, exist_ok=True)
         (outbox / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
     return message
+
+
+MAIL_RETRIES = 8
+MAIL_RETRY_DELAY = 60  # seconds between attempts: a mail server down for a few minutes loses nothing
+
+
+@tasks.task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+def deliver(to: str, subject: str, body: str) -> None:
+    """Send one message from the queue; an SMTP failure raises, and the queue tries again later."""
+    send(to, subject, body)
+
+
+def queue(to: str, subject: str, body: str) -> bool:
+    """Send in the background with retries; answers whether the queue took the message."""
+    return tasks.enqueue(deliver, to, subject, body)

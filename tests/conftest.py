@@ -59,6 +59,17 @@ def drop_postgres_database(server_url: str, name: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture
+def redis_url():
+    """A Redis server for the tests that share state through it (a test database index)."""
+    url = os.environ.get("RAPPORT_TEST_REDIS_URL")
+    if url:
+        return url
+    if _ci_forced("REDIS"):
+        pytest.fail("CI requires RAPPORT_TEST_REDIS_URL for the Redis tests")
+    pytest.skip("needs a Redis server: set RAPPORT_TEST_REDIS_URL (CI sets it)")
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory):
     """A migrated database for the session: ``{"url", "owner_url", "dialect"}``."""
@@ -89,6 +100,7 @@ def make_test_app(database, instance_path, **overrides):
         "MAIL_SERVER": None,
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # still scrypt, at a cost tests can afford
+        "TASKS_IMMEDIATE": True,  # jobs run inside the call that queues them; tests of the worker say otherwise
     }
     config.update(overrides)
     return create_app(config)

@@ -3,7 +3,6 @@ point at the same Redis count one log-in burst together. The memory storage, by 
 worker, which is why production sets ``RAPPORT_REDIS_URL``."""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -12,16 +11,6 @@ from rapport.db import db
 from tests.conftest import make_test_app
 
 PER_ACCOUNT = 3
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("RAPPORT_TEST_REDIS_URL")
-    if url:
-        return url
-    if os.environ.get("CI", "").lower() == "true" or os.environ.get("RAPPORT_REQUIRE_REDIS") == "1":
-        pytest.fail("CI requires RAPPORT_TEST_REDIS_URL for the Redis tests")
-    pytest.skip("needs a Redis server: set RAPPORT_TEST_REDIS_URL (CI sets it)")
 
 
 def worker(database, path, storage):
