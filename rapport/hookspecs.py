@@ -62,6 +62,15 @@ def dashboard_panels(tenant, member):
     """
 
 
+@hookspec
+def record_panels(tenant, record_type, record, member):
+    """Return ``[{"title": str, "html": Markup | str}]`` to show on the page of ``record``.
+
+    Called when ``member`` opens a record page (``accounts``, ``contacts``, ``leads``,
+    ``activities``) of ``tenant``. Escaping as for :func:`dashboard_panels`.
+    """
+
+
 # -- record events, inside the transaction of the change -----------------------------------------
 @hookspec
 def record_created(tenant, record_type, record, actor):

@@ -159,8 +159,16 @@ class PluginHost:
         return items
 
     def dashboard_panels(self, tenant, member) -> list[dict]:
+        return self._panels(self._collect("dashboard_panels", tenant, member=member))
+
+    def record_panels(self, tenant, record_type: str, record, member) -> list[dict]:
+        return self._panels(self._collect("record_panels", tenant, record_type=record_type, record=record, member=member))
+
+    @staticmethod
+    def _panels(batches) -> list[dict]:
+        """Panels with their HTML escaped unless a plugin built it as ``Markup``."""
         panels = []
-        for batch in self._collect("dashboard_panels", tenant, member=member):
+        for batch in batches:
             for panel in batch or []:
                 html = panel.get("html", "")
                 panels.append({"title": panel["title"], "html": html if isinstance(html, Markup) else escape(html)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from flask import abort, g, render_template, request, url_for
+from flask import abort, current_app, g, render_template, request, url_for
 
 from .. import access, listing, tenancy
 from ..db import db
@@ -95,4 +95,5 @@ def show(rtype: RecordType, record, status: int = 200, stage_errors=None):
         kinds=list(KIND_LABELS.items()),
         activity_links=activity_prefill(rtype, record),
         here=request.path,
+        panels=current_app.extensions["rapport.plugins"].record_panels(g.tenant, rtype.key, record, member),
     ), status

@@ -81,6 +81,11 @@ class Recorder:
         return [{"title": "Recorder panel", "html": "<b>plain text, escaped</b>"}]
 
     @hookimpl
+    def record_panels(self, tenant, record_type, record, member):
+        self._record("record_panels", tenant=tenant, record_type=record_type, record=record, member=member)
+        return [{"title": "Recorder record panel", "html": f"<b>{record_type} {record.id}</b>"}]
+
+    @hookimpl
     def record_created(self, tenant, record_type, record, actor):
         self._record("record_created", tenant=tenant, record_type=record_type, record=record, actor=actor)
 

@@ -108,6 +108,21 @@ def test_hook_dashboard_panels(recorder, tenants):
     assert "Recorder panel" not in page and recorder.calls_of("dashboard_panels") == []
 
 
+def test_hook_record_panels(recorder, tenants):
+    alpha, beta = tenants
+    lead = create_in(alpha, "leads", {"name": "Panel lead"})
+    page = logged_in("owner@alpha.test").get(f"/t/alpha/leads/{lead.id}").get_data(as_text=True)
+    assert "Recorder record panel" in page
+    assert f"&lt;b&gt;leads {lead.id}&lt;/b&gt;" in page  # a plain str is escaped
+    [call] = recorder.calls_of("record_panels")
+    assert call.kwargs["record"].id == lead.id and call.kwargs["record_type"] == "leads"
+    assert call.kwargs["member"].user.email == "owner@alpha.test"
+    recorder.calls.clear()
+    other = create_in(beta, "leads", {"name": "Beta lead"})
+    page = logged_in("owner@beta.test").get(f"/t/beta/leads/{other.id}").get_data(as_text=True)
+    assert "Recorder record panel" not in page and recorder.calls_of("record_panels") == []
+
+
 # -- record events -------------------------------------------------------------------------------------
 def test_hook_record_created(recorder, tenants):
     alpha, beta = tenants
