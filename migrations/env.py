@@ -1,9 +1,15 @@
-"""Alembic environment: the core's models (and any plugin tables imported by their packages)."""
+"""Alembic environment: the core's models and the tables of every installed plugin (a plugin's
+package imports its models, so loading the ``rapport`` entry points registers them)."""
+from importlib.metadata import entry_points
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import rapport.models  # noqa: F401  (registers the core tables)
 from rapport.db import Base
+
+for _plugin in entry_points(group="rapport"):
+    _plugin.load()
 
 config = context.config
 target_metadata = Base.metadata

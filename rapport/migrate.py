@@ -24,6 +24,13 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def code_heads() -> list[str]:
+    """The schema revisions this code expects (the heads of ``migrations/``)."""
+    from alembic.script import ScriptDirectory
+
+    return sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 

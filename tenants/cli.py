@@ -9,6 +9,7 @@ from rapport.cli import tenant_by_slug
 from rapport.db import db
 from rapport.provisioning import create_tenant
 
+from . import archive as archive_module
 from . import lifecycle
 
 
@@ -70,6 +71,32 @@ def delete(slug, yes):
     lifecycle.delete_tenant(tenant)
     db.session.commit()
     click.echo(f"deleted {slug}")
+
+
+@tenants.command("export")
+@click.argument("slug")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def export(slug, path):
+    """Write everything of one tenant to PATH (gzip-compressed JSON)."""
+    archive = archive_module.export_tenant(db.session, tenant_by_slug(slug).id)
+    archive_module.write_archive(archive, path)
+    rows = sum(len(rows) for rows in archive["tables"].values())
+    click.echo(f"exported {slug}: {rows} rows in {len(archive['tables'])} tables, {len(archive['users'])} users -> {path}")
+
+
+@tenants.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore(path):
+    """Restore a tenant from an archive made by ``rapport tenants export``."""
+    try:
+        archive = archive_module.read_archive(path)
+        tenant_id = archive_module.restore_tenant(db.session, archive)
+    except archive_module.ArchiveError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored {archive['tenant']['slug']} ({tenant_id})")
 
 
 @click.command("demo")
