@@ -47,6 +47,9 @@ def from_environment(instance_path: Path) -> dict:
         "SIGNUP_ENABLED": _bool("RAPPORT_SIGNUP_ENABLED", True),
         # Run background jobs inside the call that queues them (no worker needed; scripts and tests).
         "TASKS_IMMEDIATE": _bool("RAPPORT_TASKS_IMMEDIATE"),
+        # Public lead-form limits, tunable per deployment (defaults in DEFAULTS below).
+        **{key: os.environ[f"RAPPORT_{key}"] for key in ("LEAD_FORM_RATE_LIMIT_IP", "LEAD_FORM_RATE_LIMIT_FORM")
+           if os.environ.get(f"RAPPORT_{key}")},
     }
 
 
@@ -62,9 +65,17 @@ DEFAULTS = {
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.1.0",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down must not take the site down: limits fall back to per-worker memory until it is back.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     "LOGIN_RATE_LIMIT_IP": "50 per minute",
     "LOGIN_RATE_LIMIT_ACCOUNT": "10 per minute",
     "PUBLIC_RATE_LIMIT": "30 per minute",
+    # Public lead forms (plugin lead_capture): submissions per client IP across all forms, per form
+    # across all IPs, and the largest submission body accepted (413 above it).
+    "LEAD_FORM_RATE_LIMIT_IP": "20 per minute",
+    "LEAD_FORM_RATE_LIMIT_FORM": "600 per minute",
+    "LEAD_FORM_MAX_BODY_BYTES": 64 * 1024,
     "INVITE_MAX_AGE": 7 * 24 * 3600,
     "RESET_MAX_AGE": 3600,
 }

@@ -73,7 +73,8 @@ def task(**options):
     """A background job (Huey's ``task`` options: ``retries``, ``retry_delay``, ...)."""
 
     def decorator(func):
-        return huey.task(name=f"{func.__module__}.{func.__name__}", **options)(_in_app_context(func))
+        # Huey names a job "<module>.<name>": the wrapper keeps the function's module (functools.wraps).
+        return huey.task(name=func.__name__, **options)(_in_app_context(func))
 
     return decorator
 
@@ -98,7 +99,7 @@ def periodic_task(schedule, **options):
 
     def decorator(func):
         wrapped = _in_app_context(func)
-        return huey.periodic_task(schedule, name=f"{func.__module__}.{func.__name__}", **options)(wrapped)
+        return huey.periodic_task(schedule, name=func.__name__, **options)(wrapped)
 
     return decorator
 

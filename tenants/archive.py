@@ -142,7 +142,7 @@ def restore_tenant(session: Session, archive: dict) -> uuid.UUID:
     if here != archive["schema"]:
         raise ArchiveError(f"the archive has schema {archive['schema']}, this installation {here}: "
                            "restore with the same version of Rapport, or migrate the archive's database first")
-    tenants, users = Tenant.__table__, User.__table__
+    tenants = Tenant.__table__
     tenant = {c.name: _load(c, archive["tenant"].get(c.name)) for c in tenants.c}
     known = {t.name: t for t in tenant_tables()}
     unknown = set(archive["tables"]) - set(known)

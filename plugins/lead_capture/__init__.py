@@ -30,23 +30,16 @@ def register_usage_meters():
     return [{"name": "leads.captured", "label": _l("Leads captured by forms"), "unit": "submissions"}]
 
 
-def _blueprints():
-    """Every blueprint of the plugin, from the modules that define one (``bp``)."""
-    import importlib
-
-    found = []
-    for name in ("admin", "api", "public", "quarantine", "availability"):
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        found.extend(getattr(module, "BLUEPRINTS", [module.bp] if hasattr(module, "bp") else []))
-    return found
-
-
 @hookimpl
 def register_blueprints():
-    return _blueprints()
+    return [admin.bp, api.bp, public.bp, quarantine.bp, availability.bp]
 
+
+# Each module registers its own hook implementations (menu entries via ``specname="menu_items"``).
+# ``stale`` imports ``processing``, which declares the queue's jobs and periodic sweeps: the worker
+# must import them to run them.
+from . import admin, api, availability, public, quarantine  # noqa: E402
+from .admin import forms_menu_items  # noqa: E402,F401
+from .availability import availability_menu_items  # noqa: E402,F401
+from .quarantine import quarantine_menu_items  # noqa: E402,F401
+from .stale import record_created, record_updated  # noqa: E402,F401

@@ -8,7 +8,8 @@ CSRF risk; every other API call takes a bearer token only.
 The document is built per request from the paths and components that flask-smorest collected at
 start-up, re-rooted at the tenant's base URL (``servers``), with the tenant's custom fields (those the
 reader's role may see through the API) in the record schemas and list parameters: a change to a
-definition shows on the next request.
+definition shows on the next request. Paths served by a plugin's blueprint (a plugin may add its
+routes to the document) are listed only for tenants that switched that plugin on.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import copy
 
 from flask import Blueprint, current_app, g, render_template, request
 from flask_login import current_user
+from flask_smorest.spec.plugins import FlaskPlugin
 
 from ..pipeline import session_member
 from . import errors
@@ -58,8 +60,57 @@ def _global_spec() -> dict:
     return cache["spec"]
 
 
+def _plugin_paths() -> dict[str, str]:
+    """``{spec path: plugin}`` for the API paths that plugins' blueprints serve, computed once per app."""
+    cache = current_app.extensions.setdefault("rapport.api.spec", {})
+    if "plugin_paths" not in cache:
+        host = current_app.extensions["rapport.plugins"]
+        cache["plugin_paths"] = {
+            FlaskPlugin.flaskpath2openapi(rule.rule): plugin
+            for rule in current_app.url_map.iter_rules()
+            if (plugin := host.plugin_of_blueprint(rule.endpoint.rpartition(".")[0]))
+        }
+    return cache["plugin_paths"]
+
+
+def _only_enabled_plugins(spec: dict, tenant) -> None:
+    """Drop the paths of plugins the tenant has off, and the schemas only they used."""
+    enabled = current_app.extensions["rapport.plugins"].enabled_plugins(tenant)
+    owned = _plugin_paths()
+    dropped = {path: item for path, item in spec["paths"].items() if owned.get(path, "") not in ("", *enabled)}
+    if not dropped:
+        return
+    spec["paths"] = {path: item for path, item in spec["paths"].items() if path not in dropped}
+    schemas = spec.get("components", {}).get("schemas", {})
+    unused = _closure(_refs(dropped), schemas) - _closure(_refs(spec["paths"]), schemas)
+    for name in unused:
+        del schemas[name]
+
+
+def _refs(node) -> set[str]:
+    """The component schemas that ``node`` names with ``$ref``."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        found = {ref.rsplit("/", 1)[1]} if isinstance(ref, str) and ref.startswith("#/components/schemas/") else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(value) for value in node))
+    return set()
+
+
+def _closure(names: set[str], schemas: dict) -> set[str]:
+    seen, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in schemas:
+            seen.add(name)
+            todo.extend(_refs(schemas[name]))
+    return seen
+
+
 def tenant_spec(tenant, member=None) -> dict:
     spec = copy.deepcopy(_global_spec())
+    _only_enabled_plugins(spec, tenant)
     spec["paths"] = {
         path[len(SPEC_PREFIX):]: _without_tenant_parameter(item)
         for path, item in spec["paths"].items()

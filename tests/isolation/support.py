@@ -23,6 +23,7 @@ from rapport.pipeline import Actor, grant
 from rapport.plugin_host import set_plugin_enabled
 from rapport.provisioning import create_tenant, user_by_email
 from rapport.security import hash_password
+from plugins.lead_capture.models import LeadForm, Submission  # plugin objects that URLs name
 from tests.conftest import PASSWORD
 
 # URL variables that name a tenant's objects, and which fixture row fills each.
@@ -35,13 +36,17 @@ OBJECT_VARIABLES = {
     "role_id": "role",
     "token_id": "token",
     "event_id": "event",
+    "form_id": "form",  # a lead-capture form (plugins/lead_capture)
+    "submission_id": "submission",  # a lead-capture submission
 }
 # URL variables that name no tenant object: the same value serves every tenant.
-FIXED_VARIABLES = {"plugin": "reports", "record_type": "accounts"}
+FIXED_VARIABLES = {"plugin": "reports", "record_type": "accounts", "filename": "lead_capture/public.css"}
 # ``token`` is an invitation link token of the tenant (an object of that tenant, but not a UUID).
 INVITE_VARIABLE = "token"
 # ``field_key`` names a custom-field definition of the tenant (by key, not by UUID).
 FIELD_VARIABLE = "field_key"
+# ``form_slug`` names a published lead-capture form of the tenant (by slug).
+FORM_SLUG_VARIABLE = "form_slug"
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 METHODS = ("GET",) + STATE_CHANGING
@@ -72,6 +77,8 @@ class TenantData:
     invite: Ref
     invite_token: str
     field_key: str
+    form: Ref
+    submission: Ref
     secrets: tuple[str, ...] = field(default=())
 
     @property
@@ -84,6 +91,7 @@ class TenantData:
         values.update(FIXED_VARIABLES)
         values[INVITE_VARIABLE] = self.invite_token
         values[FIELD_VARIABLE] = self.field_key
+        values[FORM_SLUG_VARIABLE] = self.form.slug
         return values
 
 
@@ -113,6 +121,13 @@ def populate(slug: str) -> TenantData:
         token, secret = tokens.create_token(owner, f"{label} Token")
         invite = _invite(slug)
         create_definition(tenant, "accounts", {"key": f"{slug}_tier", "label": f"{label} Tier", "type": "text"}, actor)
+        form = LeadForm(slug=f"{slug}-form", name=f"{label} Form", published=True,
+                        fields=[{"key": "email", "label": None, "required": True}])
+        db.session.add(form)
+        db.session.flush()
+        submission = Submission(form_id=form.id, dedupe_key=f"{slug}-1", status="quarantined",
+                                spam_reason="honeypot", data={"email": f"spam@{slug}.test"})
+        db.session.add(submission)
         host = current_app.extensions["rapport.plugins"]
         for plugin in host.plugin_names:  # plugin routes must answer, not hide behind the switch
             set_plugin_enabled(host, tenant, plugin, True)
@@ -122,12 +137,14 @@ def populate(slug: str) -> TenantData:
         f"{label} Holdings", f"{label} Account", f"account@{slug}.test", f"contact@{slug}.test",
         f"{label} Lead", f"lead@{slug}.test", f"{label} Call", f"second@{slug}.test", f"{label} Second",
         f"{label} Role", f"{label} Token", f"{label} Tier", f"owner@{slug}.test", f"invitee@{slug}.test", secret,
+        f"{label} Form",
     )
     return TenantData(
         tenant=Ref(tenant.id, tenant.slug), owner_email=f"owner@{slug}.test", account=Ref(account.id),
         contact=Ref(contact.id), lead=Ref(lead.id), activity=Ref(activity.id), member=Ref(member.id),
         role=Ref(role.id), token=Ref(token.id), token_secret=secret, event=Ref(event.id), invite=Ref(invite.id),
-        invite_token=link_tokens.invite_token(invite), field_key=f"{slug}_tier", secrets=secrets,
+        invite_token=link_tokens.invite_token(invite), field_key=f"{slug}_tier", form=Ref(form.id, form.slug),
+        submission=Ref(submission.id), secrets=secrets,
     )
 
 
@@ -171,7 +188,7 @@ def object_variables(rule) -> set[str]:
 
 
 def unknown_variables(rule) -> set[str]:
-    known = {"tenant_slug"} | set(OBJECT_VARIABLES) | set(FIXED_VARIABLES) | {INVITE_VARIABLE, FIELD_VARIABLE}
+    known = {"tenant_slug"} | set(OBJECT_VARIABLES) | set(FIXED_VARIABLES) | {INVITE_VARIABLE, FIELD_VARIABLE, FORM_SLUG_VARIABLE}
     return set(rule.arguments) - known
 
 
@@ -190,6 +207,7 @@ def missing_ids() -> dict[str, object]:
     values.update(FIXED_VARIABLES)
     values[INVITE_VARIABLE] = "forged-invite-token"
     values[FIELD_VARIABLE] = "no_such_field"
+    values[FORM_SLUG_VARIABLE] = "no-such-form"
     return values
 
 

@@ -16,6 +16,13 @@ from tests.isolation.support import (
 # answer 404 (session) or 401 (API token) to a user of another tenant.
 PUBLIC_ENDPOINTS = {
     "auth.accept_invite": "an invitation link is a capability: whoever holds B's link may open it",
+    # A published lead form is public by design: anyone may open and submit it, logged in or not.
+    # A's path with B's form slug must still answer like a form that does not exist (checked below).
+    "lead_capture_public.show": "a published lead form is a public page",
+    "lead_capture_public.submit": "a published lead form accepts submissions from anyone",
+    "lead_capture_public.preflight": "CORS preflight of a public form",
+    "lead_capture_public.embed_script": "the embed script of a public form",
+    "lead_capture_public.static": "the public form's stylesheet and script (no tenant data)",
 }
 
 
