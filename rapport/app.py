@@ -5,7 +5,8 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from . import config as config_module
 from . import i18n, pipeline, security, tasks
@@ -110,3 +111,12 @@ def _register_errors(app: Flask) -> None:
                 g.pop("tenant", None)
             return render_template("error.html", error=exc), exc.code
         return exc
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError):
+        # The database is down or restarting: say so (503, retry) rather than a bare 500. The pool
+        # drops dead connections by itself, so the next request after recovery succeeds. No rollback
+        # here: it would expire what the request loaded, and after-request code reading it would hit
+        # the dead database again; the session is closed at teardown anyway.
+        app.logger.warning("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+        return _http_error(ServiceUnavailable(retry_after=2))
