@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -151,9 +152,28 @@ async def _open(host, port, make: Callable[[int], Request], rate: float, duratio
     return outcome
 
 
+def _in_own_thread(coroutine) -> Outcome:
+    """Run on an event loop of its own thread: the caller's thread may already run a loop (a test
+    session that used Playwright's sync API does), and asyncio.run refuses to nest."""
+    result: dict = {}
+
+    def target():
+        try:
+            result["outcome"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed to the caller below
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="loadgen")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["outcome"]
+
+
 def closed_loop(host: str, port: int, make, concurrency: int, duration: float, keep=None) -> Outcome:
-    return asyncio.run(_closed(host, port, make, concurrency, duration, keep))
+    return _in_own_thread(_closed(host, port, make, concurrency, duration, keep))
 
 
 def open_loop(host: str, port: int, make, rate: float, duration: float, keep=None) -> Outcome:
-    return asyncio.run(_open(host, port, make, rate, duration, keep))
+    return _in_own_thread(_open(host, port, make, rate, duration, keep))
