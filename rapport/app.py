@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from . import config as config_module
@@ -113,10 +113,11 @@ def _register_errors(app: Flask) -> None:
         return exc
 
     @app.errorhandler(OperationalError)
-    def _database_unavailable(exc: OperationalError):
+    @app.errorhandler(PendingRollbackError)  # a later use of a session whose transaction the outage broke
+    def _database_unavailable(exc):
         # The database is down or restarting: say so (503, retry) rather than a bare 500. The pool
         # drops dead connections by itself, so the next request after recovery succeeds. No rollback
         # here: it would expire what the request loaded, and after-request code reading it would hit
         # the dead database again; the session is closed at teardown anyway.
-        app.logger.warning("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+        app.logger.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
         return _http_error(ServiceUnavailable(retry_after=2))

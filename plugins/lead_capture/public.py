@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from rapport.db import db
@@ -115,7 +116,12 @@ def _form_for_cors(response: Response) -> LeadForm | None:
 
 @bp.after_request
 def _cors_headers(response: Response) -> Response:
-    form = _form_for_cors(response)
+    try:
+        form = _form_for_cors(response)
+    except SQLAlchemyError:
+        # The database failed mid-request (the answer is already a 503): the form loaded earlier was
+        # expired by the failed transaction; answer without CORS rather than turn the 503 into a 500.
+        return response
     if form is None:
         return response
     response.vary.add("Origin")
