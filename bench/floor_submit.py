@@ -2,7 +2,8 @@
 
 No framework, no validation, no spam checks, no queue: parse the JSON body, insert one row into
 ``lead_capture_submissions`` as the same plain role as the app (row-level security on), commit, answer
-201. Served with the same gunicorn settings as the real app.
+201. Served with the same gunicorn settings as the real app. Its rows are stored as 'discarded' so
+that the real app's task worker, running in the same database, leaves them alone.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from uuid_utils.compat import uuid7
 SQL = (
     "INSERT INTO lead_capture_submissions (tenant_id, id, form_id, dedupe_key, status, data, utm, ip, "
     "user_agent, received_at, reassigned_count) "
-    "VALUES (%s, %s, %s, %s, 'received', %s, %s, %s, %s, now(), 0)"
+    "VALUES (%s, %s, %s, %s, 'discarded', %s, %s, %s, %s, now(), 0)"
 )
 _conn = None
 
