@@ -2,11 +2,16 @@
 
 No framework, no ORM, no auth, no tenancy: what is left is the database round trip, JSON encoding and
 gunicorn. Served with the same gunicorn settings as the real app.
+
+It connects as the same plain role as the app, so the same row-level security policy filters the rows.
+The tenant setting is made once per connection (the app makes it per transaction): without it the policy
+hides every row and the floor would answer an empty list for less than the real work.
 """
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from urllib.parse import parse_qs
 
 import psycopg
@@ -24,6 +29,8 @@ def _connection():
     global _conn
     if _conn is None or _conn.closed:
         _conn = psycopg.connect(os.environ["FLOOR_DSN"], autocommit=True)
+        tenant_id = uuid.UUID(os.environ["FLOOR_TENANT_ID"])  # parsed: safe as a literal
+        _conn.execute(f"SET app.tenant_id = '{tenant_id}'")
     return _conn
 
 

@@ -38,6 +38,8 @@ def _hooks():
 def validate(record_type: str, data: dict, partial: bool = False, *, actor=None, member=None, record=None) -> dict:
     """Validate ``data`` (core fields and ``custom`` values, by the tenant's field definitions) and
     check that every referenced row exists in this tenant. ``record`` is given on update."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": [_("Send a JSON object.")]})
     values, errors = {}, {}
     try:
         values = INPUT_SCHEMAS[record_type]().load(data, partial=partial)
@@ -46,7 +48,7 @@ def validate(record_type: str, data: dict, partial: bool = False, *, actor=None,
     if record_type in CUSTOM_RECORD_TYPES and (record is None or "custom" in data):
         try:
             values["custom"] = validate_custom(
-                record_type, data.get("custom") if isinstance(data, dict) else None, current_tenant(),
+                record_type, data.get("custom"), current_tenant(),
                 audience_of(actor), member, current=None if record is None else dict(record.custom or {}),
             )
         except ValidationError as exc:

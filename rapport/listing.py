@@ -25,6 +25,7 @@ from .models import STAGES
 from .models.records import ACTIVITY_KINDS, RECORD_MODELS
 
 MAX_LIMIT = 200
+MAX_PARAM_LENGTH = 10_000  # a search or filter value (SQLite refuses LIKE patterns past 50,000 bytes)
 DEFAULT_LIMIT = 50
 
 SEARCH = {
@@ -85,17 +86,29 @@ def _decode_cursor(raw: str, column) -> tuple:
         value, row_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         if column.type.python_type is dt.datetime:
             value = dt.datetime.fromisoformat(value)
-        elif not isinstance(value, str):
+        elif not isinstance(value, str) or "\x00" in value:
             raise TypeError
+        else:
+            value.encode()  # a lone surrogate (JSON allows "\ud800") raises UnicodeEncodeError, a ValueError
         return value, uuid.UUID(row_id)
     except (ValueError, TypeError, json.JSONDecodeError):
         raise ValidationError({"cursor": ["Invalid cursor: use next_cursor from the previous page."]}) from None
+
+
+def _check_text(args: Mapping[str, str]) -> None:
+    """Refuse what no database takes: NUL (PostgreSQL), a search past SQLite's LIKE pattern limit."""
+    errors = {name: ["NUL characters are not allowed."] for name, value in args.items() if "\x00" in name + value}
+    errors.update({name: [f"At most {MAX_PARAM_LENGTH} characters."] for name, value in args.items()
+                   if len(value) > MAX_PARAM_LENGTH and name != "cursor"})
+    if errors:
+        raise ValidationError(errors)
 
 
 def build(record_type: str, args: Mapping[str, str], member, extra_where=(), audience: str | None = None):
     """Return ``(statement, sort, limit)`` for the list, or raise ValidationError. ``sort`` is a column
     name (the statement is ordered and past the cursor), or a ``CustomSort`` (``fetch`` pages it)."""
     model = RECORD_MODELS[record_type]
+    _check_text(args)
     custom_params = {name for name in args if name.startswith(custom_query.PREFIX)}
     sort = args.get("sort") or DEFAULT_SORT[record_type]
     fields_ = (custom_query.reader_fields(record_type, member, audience)
@@ -170,15 +183,22 @@ def _limit(args: Mapping[str, str]) -> int:
     return limit
 
 
-def fetch(record_type: str, args: Mapping[str, str], member, extra_where=(), audience: str | None = None) -> Page:
+def fetch(record_type: str, args: Mapping[str, str], member, extra_where=(), audience: str | None = None,
+          columns=None) -> Page:
     """One page of the list. ``audience`` (whose custom fields may be filtered) defaults to the
-    request actor's channel (the API's token: ``api``; the web UI: ``staff``)."""
+    request actor's channel (the API's token: ``api``; the web UI: ``staff``).
+
+    With ``columns`` (model attributes, including ``id``, ``custom`` and every sort column), the page
+    holds rows of those columns instead of ORM objects, which cost far more to build."""
     stmt, sort_name, limit = build(record_type, args, member, extra_where, audience)
     if isinstance(sort_name, custom_query.CustomSort):
         rows, next_cursor = custom_query.fetch_sorted(
-            stmt, RECORD_MODELS[record_type], record_type, sort_name, args.get("cursor"), limit)
+            stmt, RECORD_MODELS[record_type], record_type, sort_name, args.get("cursor"), limit, columns)
         return Page(rows, next_cursor)
-    rows = list(db.session.scalars(stmt.limit(limit + 1)))
+    if columns:
+        rows = db.session.execute(stmt.with_only_columns(*columns).limit(limit + 1)).all()
+    else:
+        rows = list(db.session.scalars(stmt.limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

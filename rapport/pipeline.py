@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from . import tenancy
+from . import tenancy, tokens
 from .db import db
 from .models import Membership, Tenant
 
@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
         slug = g.get("tenant_slug")
         if slug is None:
             return None
-        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        tenant = _load_tenant(slug)
         if tenant is None:
             abort(404)
         g.tenant = tenant
@@ -70,8 +70,54 @@ def init_app(app: Flask) -> None:
             tenancy.deactivate(token)
 
 
+_TENANT_IDS = "rapport.tenant_ids"
+_TENANT_IDS_KEPT = 10_000
+
+
+def _load_tenant(slug: str) -> Tenant | None:
+    """The tenant named by ``slug``; on an API call, the bearer token comes in the same query when
+    this process has seen the tenant before (see :func:`request_token`).
+
+    The app keeps the slug -> id of the tenants it has served: only the id, never the tenant, whose row
+    is read on every request (a suspension or a deletion shows on the next one). Knowing the id before
+    the first query is what lets the tenant and the token come together: row-level security needs it.
+    """
+    tenant_ids = current_app.extensions.setdefault(_TENANT_IDS, {})
+    secret, known = bearer_secret(), tenant_ids.get(slug)
+    if known is not None and secret is not None and tokens.well_formed(secret):
+        with tenancy.tenant_scope(known):
+            found = tokens.find_tenant_and_token(slug, known, secret)
+        if found is not None:
+            tenant, g.request_token = found
+            return tenant
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is not None:
+        if len(tenant_ids) >= _TENANT_IDS_KEPT:
+            tenant_ids.clear()
+        tenant_ids[slug] = tenant.id
+    return tenant
+
+
 def is_api_request() -> bool:
     return "/api/" in request.path
+
+
+def bearer_secret() -> str | None:
+    """The secret of ``Authorization: Bearer <secret>`` on an API call, if any."""
+    if not is_api_request():
+        return None
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
+
+
+def request_token():
+    """The live API token of the request's tenant named by ``Authorization: Bearer``, if any (looked
+    up once a request, often together with the tenant)."""
+    if "request_token" not in g:
+        secret = bearer_secret()
+        g.request_token = tokens.find_token(secret) if secret else None
+    return g.request_token
 
 
 def suspended_response(tenant):
@@ -81,21 +127,13 @@ def suspended_response(tenant):
 
     generic = _("This workspace is suspended.")
     if is_api_request():
-        insider = _request_token() is not None
+        insider = request_token() is not None
         return problem(403, _("Tenant suspended"), (insider and tenant.suspended_reason) or generic)
     insider = session_member() is not None
     if current_user.is_authenticated and not insider:
         abort(404)
     reason = (insider and tenant.suspended_reason) or generic
     return render_template("suspended.html", tenant=tenant, reason=reason), 403
-
-
-def _request_token():
-    """The live API token of the request's tenant named by ``Authorization: Bearer``, if any."""
-    from .tokens import find_token
-
-    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
-    return find_token(secret.strip()) if scheme.lower() == "bearer" else None
 
 
 def grant(member: Membership) -> Membership:

@@ -27,6 +27,17 @@ class UTCDateTime(fields.AwareDateTime):
         return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
 
 
+class Amount(fields.Decimal):
+    """A decimal that is 0 or more. Rounding to ``places`` comes first, and turns -0.001 into -0.00,
+    which passes ``Range(min=0)``: the sign is checked after it, so a negative amount never passes."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number is not None and number.is_signed():
+            raise ValidationError(_("Must be at least %(n)s.", n=0))
+        return number
+
+
 class RecordIn(Schema):
     """Strips text, turns empty strings into 'not given', and refuses unknown fields."""
 
@@ -88,7 +99,7 @@ class LeadIn(RecordIn):
     phone = fields.String(allow_none=True, validate=PHONE)
     stage = fields.String(validate=validate.OneOf(STAGES))
     source = _text(100)
-    value = fields.Decimal(
+    value = Amount(
         places=2, allow_none=True, as_string=True, allow_nan=False,
         validate=validate.Range(min=0, max=999_999_999_999),
     )
@@ -108,6 +119,13 @@ class ActivityIn(RecordIn):
     account_id = fields.UUID(allow_none=True)
     contact_id = fields.UUID(allow_none=True)
     lead_id = fields.UUID(allow_none=True)
+
+    @post_load
+    def _body_not_null(self, data, **_kwargs):
+        # The body column is NOT NULL (default ""): a cleared body is stored as "", not None.
+        if "body" in data and data["body"] is None:
+            data["body"] = ""
+        return data
 
 
 INPUT_SCHEMAS = {"accounts": AccountIn, "contacts": ContactIn, "leads": LeadIn, "activities": ActivityIn}

@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from .db import db, utcnow
-from .models import ApiToken, Membership
+from .models import ApiToken, Membership, Tenant
 
 PREFIX = "rpt_"
 
@@ -25,14 +25,37 @@ def create_token(member: Membership, name: str) -> tuple[ApiToken, str]:
     return row, secret
 
 
-def find_token(secret: str) -> ApiToken | None:
-    """The live token with this secret in the active tenant (a token of another tenant is not found)."""
-    if not secret.startswith(PREFIX) or len(secret) > 200:
-        return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None)))
+def well_formed(secret: str) -> bool:
+    return secret.startswith(PREFIX) and len(secret) <= 200
+
+
+def _unrevoked_with(secret: str) -> tuple:
+    return ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None)
+
+
+def _live(row: ApiToken | None) -> ApiToken | None:
     if row is None or row.membership is None or row.membership.status != "active":
         return None
     return row
+
+
+def find_token(secret: str) -> ApiToken | None:
+    """The live token with this secret in the active tenant (a token of another tenant is not found)."""
+    if not well_formed(secret):
+        return None
+    return _live(db.session.scalar(select(ApiToken).where(*_unrevoked_with(secret))))
+
+
+def find_tenant_and_token(slug: str, tenant_id, secret: str) -> tuple[Tenant, ApiToken | None] | None:
+    """Tenant ``tenant_id`` if it is still named ``slug`` (else None), with the live token that has this
+    secret, in one query. Run it with ``tenant_id`` active: row-level security needs it first."""
+    stmt = (
+        select(Tenant, ApiToken)
+        .outerjoin(ApiToken, and_(ApiToken.tenant_id == Tenant.id, *_unrevoked_with(secret)))
+        .where(Tenant.id == tenant_id, Tenant.slug == slug)
+    )
+    row = db.session.execute(stmt).first()
+    return None if row is None else (row.Tenant, _live(row.ApiToken))
 
 
 def revoke(row: ApiToken) -> None:

@@ -1,20 +1,19 @@
 """Bearer-token authentication and permission checks for the API.
 
-The tenant is already resolved from the URL by the pipeline; ``find_token`` looks only inside that
-tenant, so a token of tenant A presented on tenant B's path is simply unknown (401). No cookie or
-session ever authenticates an API call, which is why the API needs no CSRF token.
+The tenant is already resolved from the URL by the pipeline, which looks the token up only inside that
+tenant (often in the same query), so a token of tenant A presented on tenant B's path is simply unknown
+(401). No cookie or session ever authenticates an API call, which is why the API needs no CSRF token.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_babel import gettext as _
 
-from .. import tokens
 from ..db import db, utcnow
-from ..pipeline import Actor, grant
+from ..pipeline import Actor, bearer_secret, grant, request_token
 from .errors import ApiProblem
 
 CHALLENGE = 'Bearer realm="rapport"'
@@ -26,20 +25,13 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _bearer_secret() -> str | None:
-    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
-    secret = secret.strip()
-    return secret if scheme.lower() == "bearer" and secret else None
-
-
 def authenticate() -> None:
     """``before_request`` of the API blueprint: set ``g.member`` and ``g.actor`` from the token, and
     meter the call (``api.requests``; refused calls are not counted)."""
-    secret = _bearer_secret()
-    if secret is None:
+    if bearer_secret() is None:
         raise ApiProblem(401, _("Unauthorized"), _("Send an API token: Authorization: Bearer <token>."),
                          headers={"WWW-Authenticate": CHALLENGE})
-    token = tokens.find_token(secret)
+    token = request_token()
     if token is None:
         raise ApiProblem(401, _("Unauthorized"), _("This API token is not valid here, or it was revoked."),
                          headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})

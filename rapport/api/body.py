@@ -50,14 +50,19 @@ def _malformed(reason: str) -> ApiProblem:
 
 
 def _check_text(data: dict) -> None:
-    """Refuse text that no database column can hold, naming the top-level field it came in."""
+    """Refuse text that no database column can hold, naming the field it came in."""
     errors = {}
     for key, value in data.items():
-        try:
-            _walk(key)
-            _walk(value)
-        except (ValueError, RecursionError):
-            errors[key if _printable(key) else "_schema"] = [_("Text must be valid Unicode without NUL characters.")]
+        name = key if _printable(key) else "_schema"
+        # An object's fields are named one level down (custom.code), the way the validator names them.
+        items = value.items() if isinstance(value, dict) and name == key else [(None, value)]
+        for inner, item in items:
+            try:
+                _walk(inner)
+                _walk(item)
+            except (ValueError, RecursionError):
+                where = f"{name}.{inner}" if inner is not None and _printable(inner) else name
+                errors[where] = [_("Text must be valid Unicode without NUL characters.")]
     if errors:
         raise ValidationError(errors)
 

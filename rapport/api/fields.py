@@ -79,7 +79,11 @@ def load_definition(record_type: str, key: str) -> FieldDefinition:
 
 
 def _flag(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes")
+    """A yes/no query parameter; anything else is refused, so a mistyped ``dry_run`` never writes."""
+    value = request.args.get(name, "").lower()
+    if value not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ValidationError({name: [_("Use true or false.")]})
+    return value in ("1", "true", "yes")
 
 
 def _location(definition: FieldDefinition) -> str:
@@ -143,7 +147,8 @@ def get_field(record_type, field_key):
 @blp.route(ITEM, methods=["PATCH"], endpoint="update_field", tags=TAGS)
 @blp.doc(operationId="updateField", summary="Change a custom field (a type change converts stored values)",
          parameters=[DRY_RUN_PARAM], requestBody=_body_doc(DefinitionIn(partial=True)))
-@blp.alt_response(200, schema=FieldDefinitionSchema, success=True, description="Changed (or, with dry_run, the impact).")
+@blp.alt_response(200, schema={"oneOf": [FieldDefinitionSchema, ChangeImpactSchema]}, success=True,
+                  description="Changed (or, with dry_run, the impact).")
 @problems(400, 401, 403, 404, 415, 422)
 @needs("fields.manage")
 def update_field(record_type, field_key):

@@ -21,7 +21,7 @@ from .blueprint import blp, json_response, problems
 from .body import json_body
 from .errors import not_found
 from .schemas import OUTPUT_SCHEMAS, PAGE_SCHEMAS, QUERY_SCHEMAS, SINGULAR
-from .serialize import dump
+from .serialize import columns_for, dump, dump_page
 
 ID_ARGS = {"accounts": "account_id", "contacts": "contact_id", "leads": "lead_id", "activities": "activity_id"}
 IDEMPOTENCY_HEADER = {
@@ -44,8 +44,8 @@ def _location(record_type: str, record_id) -> str:
 
 
 def list_records(record_type: str):
-    page = listing.fetch(record_type, request.args, g.member)
-    return json_response({"items": [dump(record) for record in page.items], "next_cursor": page.next_cursor})
+    page = listing.fetch(record_type, request.args, g.member, columns=columns_for(record_type))
+    return json_response({"items": dump_page(record_type, page.items), "next_cursor": page.next_cursor})
 
 
 def create_record(record_type: str):

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import g, has_app_context
-from sqlalchemy import DateTime, Numeric, Uuid
+from sqlalchemy import DateTime, Numeric, Row, Uuid
 
-from ..fields import CUSTOM_RECORD_TYPES, visible_values
-
+from ..fields import CUSTOM_RECORD_TYPES, compiled, role_key_of, visible_values
 from ..models.records import RECORD_MODELS
 from .schemas import OUTPUT_SCHEMAS
 
@@ -33,28 +32,72 @@ def _converter(column):
     return None
 
 
-def _dumper(record_type: str):
-    table = RECORD_MODELS[record_type].__table__
-    plan = [(key, _converter(table.c[key])) for key in OUTPUT_SCHEMAS[record_type]().fields]
+class _Plan:
+    """How one record type is answered: the output keys in the schema's order, a converter for each,
+    and the model attributes to select for a page of rows (the keys', then ``tenant_id``)."""
 
-    def dump(record) -> dict:
-        out = {}
-        for key, convert in plan:
-            value = getattr(record, key)
-            out[key] = convert(value) if convert is not None and value is not None else value
-        return out
+    def __init__(self, record_type: str):
+        model = RECORD_MODELS[record_type]
+        self.keys = tuple(OUTPUT_SCHEMAS[record_type]().fields)
+        self.converters = tuple(_converter(model.__table__.c[key]) for key in self.keys)
+        self.columns = tuple(getattr(model, key) for key in (*self.keys, "tenant_id"))
+        self.has_custom = "custom" in self.keys
 
-    return dump
+    def values(self, record) -> tuple:
+        """A row selected with ``columns`` is already the tuple; an ORM object is read attribute by attribute."""
+        return record if isinstance(record, Row) else tuple(getattr(record, key) for key in (*self.keys, "tenant_id"))
+
+    def dump(self, values) -> dict:
+        return {
+            key: convert(value) if convert is not None and value is not None else value
+            for key, convert, value in zip(self.keys, self.converters, values)
+        }
 
 
-DUMPERS = {record_type: _dumper(record_type) for record_type in RECORD_MODELS}
+PLANS = {record_type: _Plan(record_type) for record_type in RECORD_MODELS}
+
+
+def columns_for(record_type: str) -> tuple:
+    """What to select for a page that :func:`dump_page` can answer without ORM objects."""
+    return PLANS[record_type].columns
 
 
 def dump(record, tenant=None, member=None) -> dict:
-    out = DUMPERS[record.record_type](record)
+    out = PLANS[record.record_type].dump(PLANS[record.record_type].values(record))
     if "custom" in out:
         out["custom"] = _visible_custom(record, tenant, member)
     return out
+
+
+def dump_page(record_type: str, records, tenant=None, member=None) -> list[dict]:
+    """Records of one type, as ORM objects or as rows of :func:`columns_for`. The reader's visible
+    custom fields are worked out once for the page, not once a record."""
+    plan = PLANS[record_type]
+    if tenant is None and has_app_context():
+        tenant, member = g.get("tenant"), g.get("member")
+    keys = _visible_keys(record_type, tenant, member) if plan.has_custom else ()
+    out = []
+    for record in records:
+        values = plan.values(record)
+        item = plan.dump(values)
+        if plan.has_custom:
+            custom = item["custom"] or {}
+            if keys is None:
+                item["custom"] = dict(custom)
+            elif tenant is None or tenant.id != values[-1]:  # values[-1]: the record's tenant_id
+                item["custom"] = {}
+            else:
+                item["custom"] = {k: custom[k] for k in keys if k in custom}
+        out.append(item)
+    return out
+
+
+def _visible_keys(record_type: str, tenant, member) -> list[str] | None:
+    """The custom keys this reader may see through the API (None: every key, for a type without
+    field definitions; nothing with no reader)."""
+    if record_type not in CUSTOM_RECORD_TYPES:
+        return None
+    return compiled(tenant, record_type, "api", role_key_of(member)).keys if tenant is not None else []
 
 
 def _visible_custom(record, tenant, member) -> dict:

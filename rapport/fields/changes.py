@@ -159,7 +159,7 @@ def plan(definition: FieldDefinition, data: dict) -> Plan:
     data.pop("drop_unconvertible", None)
     new_type = data.get("type", definition.type)
     if new_type != definition.type:
-        if (definition.type, new_type) not in CONVERSIONS:
+        if not isinstance(new_type, str) or (definition.type, new_type) not in CONVERSIONS:
             raise ValidationError({"type": [_("%(old)s fields cannot become %(new)s fields.",
                                               old=definition.type, new=new_type)]})
         data = {**_carried(definition, new_type, data), **data}

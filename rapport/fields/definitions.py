@@ -13,7 +13,7 @@ from .. import audit
 from ..db import db
 from ..models import FieldDefinition
 from . import AUDIENCES, CUSTOM_RECORD_TYPES, field_types
-from .types import MAX_OPTIONS, OptionSchema
+from .types import MAX_OPTIONS, CleanString, OptionSchema
 
 MAX_FIELDS = 500
 KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="Use 1-64 lower-case letters, digits and underscores, starting with a letter.")
@@ -29,8 +29,8 @@ class ShowInSchema(Schema):
 
 class DefinitionIn(Schema):
     key = fields.String(required=True, validate=KEY)
-    label = fields.String(required=True, validate=validate.Length(1, 200))
-    help_text = fields.String(load_default="", validate=validate.Length(max=1000))
+    label = CleanString(required=True, validate=validate.Length(1, 200))
+    help_text = CleanString(load_default="", validate=validate.Length(max=1000))
     type = fields.String(required=True)
     required = fields.Boolean(load_default=False)
     default = fields.Raw(load_default=None, allow_none=True)
@@ -38,7 +38,7 @@ class DefinitionIn(Schema):
     options = fields.List(fields.Nested(OptionSchema), load_default=list, validate=validate.Length(max=MAX_OPTIONS))
     config = fields.Dict(keys=fields.String(), load_default=dict)
     show_in = fields.Nested(ShowInSchema, load_default=lambda: ShowInSchema().load({}))
-    roles = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list)
+    roles = fields.List(CleanString(validate=validate.Length(1, 64)), load_default=list)
     pii = fields.Boolean(load_default=False)
     filterable = fields.Boolean(load_default=False)
 

@@ -52,9 +52,23 @@ def _opts(definition, **extra) -> dict:
 
 
 # -- text ------------------------------------------------------------------------------------------
+class CleanString(fields.String):
+    """Text without NUL characters or lone surrogates."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError(str(_l("NUL characters are not allowed.")))
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(str(_l("Not valid Unicode text."))) from None
+        return value
+
+
 class TextConfig(Schema):
     max_length = fields.Integer(strict=True, validate=validate.Range(1, MAX_VALUE_LENGTH))
-    pattern = fields.String(validate=validate.Length(max=500))
+    pattern = CleanString(validate=validate.Length(max=500))
 
     @validates_schema
     def _compiles(self, data, **_kw):
@@ -93,20 +107,6 @@ class Text(FieldType):
         if definition.config.get("pattern"):
             out["pattern"] = definition.config["pattern"]
         return out
-
-
-class CleanString(fields.String):
-    """Text without NUL characters or lone surrogates."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in value:
-            raise ValidationError(str(_l("NUL characters are not allowed.")))
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError(str(_l("Not valid Unicode text."))) from None
-        return value
 
 
 class LongText(Text):
@@ -300,7 +300,7 @@ OPTION_VALUE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$", error="Use lower-c
 
 class OptionSchema(Schema):
     value = fields.String(required=True, validate=OPTION_VALUE)
-    label = fields.String(required=True, validate=validate.Length(1, 200))
+    label = CleanString(required=True, validate=validate.Length(1, 200))
 
 
 class Select(FieldType):

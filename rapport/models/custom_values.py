@@ -18,7 +18,9 @@ class CustomValue(TenantScoped, Base):
     __table_args__ = (
         Index("ix_custom_values_num", "tenant_id", "record_type", "field_key", "value_num", "record_id"),
         Index("ix_custom_values_text", "tenant_id", "record_type", "field_key", "value_text", "record_id"),
-        Index("ix_custom_values_record", "tenant_id", "record_id"),
+        # A record's rows, covering what a filter tests: a list that walks its own order probes each
+        # record here without reading the table (migration 0006).
+        Index("ix_custom_values_record", "tenant_id", "record_id", "record_type", "field_key", "value_num", "value_text"),
     )
 
     record_type: Mapped[str] = mapped_column(String(40))

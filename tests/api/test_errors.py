@@ -123,7 +123,7 @@ def test_json_that_is_not_an_object_is_422(api, raw):
 @pytest.mark.parametrize("custom", [{"note": "nul\u0000byte"}, {"\ud800": "lone surrogate"}, {"x": ["\ud800"]}])
 def test_text_no_database_can_hold_is_422_naming_the_field(api, acme, custom):
     body = assert_problem(api.post("/accounts", json={"name": "A", "custom": custom}), 422)
-    assert "custom" in body["errors"]
+    assert any(name == "custom" or name.startswith("custom.") for name in body["errors"])
     with tenancy.tenant_scope(acme.id):
         assert db.session.scalars(select(Account)).all() == []
 
