@@ -5,6 +5,7 @@ Core commands live here (``db``, ``plugins``, ``tokens``); other packages add th
 """
 from __future__ import annotations
 
+import os
 from importlib.metadata import entry_points
 
 import click
@@ -88,12 +89,17 @@ def tasks_group():
 
 @tasks_group.command("worker")
 @click.option("--workers", default=2, show_default=True, help="Threads running jobs.")
+@click.option("--nice", default=10, show_default=True, type=click.IntRange(0, 19),
+              help="CPU priority below the web workers' (0: the same). On a host shared with the web "
+                   "workers, a burst of requests is answered first and the jobs catch up after.")
 @with_appcontext
-def tasks_worker(workers):
+def tasks_worker(workers, nice):
     """Run jobs and the scheduler (mail, lead processing, periodic sweeps) until stopped."""
     from . import tasks
 
-    click.echo(f"task worker: {workers} threads on {type(tasks.huey.storage).__name__}")
+    if nice:
+        os.nice(nice)
+    click.echo(f"task worker: {workers} threads on {type(tasks.huey.storage).__name__}, nice {os.nice(0)}")
     tasks.run_worker(workers)
 
 

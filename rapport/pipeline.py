@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from flask import Flask, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from . import tenancy, tokens
 from .db import db
-from .models import Membership, Tenant
+from .models import Membership, PluginState, Tenant
+from .plugin_host import EXTENSION as PLUGINS_EXTENSION
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,34 @@ def _load_tenant(slug: str) -> Tenant | None:
         if found is not None:
             tenant, g.request_token = found
             return tenant
+    if known is not None and secret is None:
+        found = _tenant_with_plugins(slug, known)
+        if found is not None:
+            return found
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is not None:
         if len(tenant_ids) >= _TENANT_IDS_KEPT:
             tenant_ids.clear()
         tenant_ids[slug] = tenant.id
     return tenant
+
+
+def _tenant_with_plugins(slug: str, tenant_id) -> Tenant | None:
+    """Tenant ``tenant_id`` if it is still named ``slug``, with the plugins it has switched on, in one
+    query (one row per enabled plugin): a page or a public form of a plugin needs both."""
+    stmt = (
+        select(Tenant, PluginState.plugin)
+        .outerjoin(PluginState, and_(PluginState.tenant_id == Tenant.id, PluginState.enabled.is_(True)))
+        .where(Tenant.id == tenant_id, Tenant.slug == slug)
+    )
+    with tenancy.tenant_scope(tenant_id):
+        rows = db.session.execute(stmt).all()
+    if not rows:
+        return None
+    host = current_app.extensions.get(PLUGINS_EXTENSION)
+    if host is not None:
+        host.remember_enabled(tenant_id, [row.plugin for row in rows if row.plugin])
+    return rows[0].Tenant
 
 
 def is_api_request() -> bool:

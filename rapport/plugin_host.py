@@ -105,6 +105,11 @@ class PluginHost:
             _enabled_cache()[tenant.id] = found  # after the query: outside requests it began the transaction
         return found
 
+    def remember_enabled(self, tenant_id, plugins) -> None:
+        """Record the plugins ``tenant_id`` has on, read by the caller in the same transaction (the
+        request pipeline reads them with the tenant, saving ``enabled_plugins`` its own query)."""
+        _enabled_cache()[tenant_id] = frozenset(plugins) & self.names
+
     def is_enabled(self, tenant, plugin: str) -> bool:
         return plugin in self.enabled_plugins(tenant)
 

@@ -80,3 +80,19 @@ def test_mail_that_fails_is_scheduled_again_and_delivered_later(app):
 def test_the_worker_command_is_registered(runner):
     result = runner.invoke(args=["tasks", "--help"])
     assert result.exit_code == 0 and "worker" in result.output
+
+
+@pytest.mark.parametrize("args, expected", [([], 10), (["--nice", "0"], None), (["--nice", "19"], 19)])
+def test_the_worker_lowers_its_cpu_priority_below_the_web_workers(runner, monkeypatch, args, expected):
+    calls, started = [], []
+    monkeypatch.setattr("os.nice", lambda n: calls.append(n) or 0)
+    monkeypatch.setattr(tasks, "run_worker", lambda workers: started.append(workers))
+    result = runner.invoke(args=["tasks", "worker", "--workers", "3", *args])
+    assert result.exit_code == 0, result.output
+    assert started == [3]
+    assert [n for n in calls if n] == ([expected] if expected else [])
+
+
+def test_the_worker_refuses_a_priority_out_of_range(runner):
+    result = runner.invoke(args=["tasks", "worker", "--nice", "25"])
+    assert result.exit_code != 0 and "--nice" in result.output

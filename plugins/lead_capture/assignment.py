@@ -138,7 +138,7 @@ def next_in_rotation(form: LeadForm, excluded: set[str], now: dt.datetime) -> uu
     """Strict rotation: the next available assignee after the last one served. The form row is
     locked (PostgreSQL; SQLite serialises writers anyway) so two workers never hand out one turn."""
     locked = db.session.scalars(
-        select(LeadForm).where(LeadForm.id == form.id).with_for_update()
+        select(LeadForm).where(LeadForm.id == form.id).with_for_update(key_share=True)  # see processing.locked_submission
         .execution_options(populate_existing=True)
     ).one()
     assignees = [str(a) for a in locked.assignees or []]

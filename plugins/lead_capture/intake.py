@@ -8,6 +8,7 @@ The data contract with ``processing``: ``Submission.data`` holds only the keys t
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,14 +18,16 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from flask import request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from rapport import tasks
-from rapport.db import db, new_id
+from rapport import tasks, tenancy
+from rapport.db import db, new_id, utcnow
 from rapport.fields import validate_custom
 from rapport.fields.forms import Widget
 from rapport.fields.forms import widgets as custom_widgets
@@ -123,6 +126,13 @@ def _core_field(name: str, required: bool) -> fields.Field:
                        validate=validate.Length(max=CORE_FIELDS[name].max_length))
 
 
+@functools.lru_cache(maxsize=256)
+def _core_schema(core: tuple[tuple[str, bool], ...], _locale: str) -> type[Schema]:
+    """The schema of a form's core fields, built once per set of fields and language (its messages
+    are translated when it is built)."""
+    return Schema.from_dict({name: _core_field(name, required) for name, required in core}, name="LeadFormCore")
+
+
 def _cleaned(raw: Mapping) -> dict:
     """Strings stripped; an empty string is "not given" (as the CRM's input schemas do)."""
     out = {}
@@ -135,11 +145,10 @@ def _cleaned(raw: Mapping) -> dict:
 
 def validate_submission(asked: list[AskedField], core_raw: Mapping, custom_raw, tenant) -> tuple[dict, dict]:
     """``(data, errors)``: the submission's data as the contract says, or errors keyed by input name."""
-    core = [f for f in asked if not f.custom]
-    schema = Schema.from_dict({f.name: _core_field(f.name, f.required) for f in core}, name="LeadFormCore")
+    core = tuple((f.name, f.required) for f in asked if not f.custom)
     data, errors = {}, {}
     try:
-        data = schema(unknown=RAISE).load(_cleaned(core_raw))
+        data = _core_schema(core, str(get_locale()))(unknown=RAISE).load(_cleaned(core_raw))
     except ValidationError as exc:
         errors.update(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
         data = dict(exc.valid_data or {})
@@ -231,33 +240,45 @@ def find_submission(form: LeadForm, dedupe_key: str) -> Submission | None:
     return db.session.scalar(select(Submission).where(Submission.form_id == form.id, Submission.dedupe_key == dedupe_key))
 
 
-def store(form: LeadForm, dedupe_key: str, data: dict, *, consent: bool, context: dict, spam: str | None) -> tuple[Submission, bool]:
+@dataclass(frozen=True)
+class Stored:
+    """A submission just stored: what the answer and the queue need."""
+
+    id: uuid.UUID
+    status: str
+
+
+def store(form: LeadForm, dedupe_key: str, data: dict, *, consent: bool, context: dict,
+          spam: str | None) -> tuple[Stored | Submission, bool]:
     """Store and COMMIT the submission (the visitor is thanked only after this); ``(row, created)``.
-    A repeat of the same dedupe key, even one racing this request, answers the first row."""
-    existing = find_submission(form, dedupe_key)
-    if existing is not None:
-        return existing, False
+    One statement: ``INSERT ... ON CONFLICT DO NOTHING`` on the dedupe key, so a repeat -- even one
+    racing this request -- stores nothing and answers the first row."""
     agreed = bool(consent and form.consent_text)  # a form without a consent box records no consent
     _end_read_snapshot()
-    submission = Submission(
-        id=new_id(), form_id=form.id, dedupe_key=dedupe_key, data=data,
-        status=QUARANTINED if spam else RECEIVED, spam_reason=spam,
-        consent_version=form.consent_version if agreed else None,
-        consent_text=form.consent_text if agreed else None,
-        utm=context["utm"], referrer=context["referrer"], landing_page=context["landing_page"],
-        ip=(request.remote_addr or "")[:IP_MAX] or None,
-        user_agent=(request.user_agent.string or "")[:USER_AGENT_MAX] or None,
-    )
-    db.session.add(submission)
-    try:
-        db.session.commit()
-    except IntegrityError:  # a concurrent request stored the same key first
-        db.session.rollback()
-        existing = find_submission(form, dedupe_key)
-        if existing is None:
-            raise
-        return existing, False
-    return submission, True
+    values = {
+        "tenant_id": tenancy.current_tenant_id(), "id": new_id(), "form_id": form.id, "dedupe_key": dedupe_key,
+        "data": data, "status": QUARANTINED if spam else RECEIVED, "spam_reason": spam,
+        "consent_version": form.consent_version if agreed else None,
+        "consent_text": form.consent_text if agreed else None,
+        "utm": context["utm"], "referrer": context["referrer"], "landing_page": context["landing_page"],
+        "ip": (request.remote_addr or "")[:IP_MAX] or None,
+        "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX] or None,
+        "received_at": utcnow(), "reassigned_count": 0,
+    }
+    insert = _dialect_insert()(Submission).values(values).on_conflict_do_nothing(
+        index_elements=["tenant_id", "form_id", "dedupe_key"]).returning(Submission.id)
+    created = db.session.execute(insert).scalar() is not None
+    db.session.commit()
+    if created:
+        return Stored(values["id"], values["status"]), True
+    existing = find_submission(form, dedupe_key)
+    if existing is None:  # cannot happen: the conflicting row is committed and never deleted alone
+        raise RuntimeError(f"submission with dedupe key {dedupe_key!r} vanished")
+    return existing, False
+
+
+def _dialect_insert():
+    return sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
 
 
 def _end_read_snapshot() -> None:

@@ -9,7 +9,7 @@ import datetime as dt
 import decimal
 import uuid
 
-from sqlalchemy import ForeignKeyConstraint, Index, Numeric, String, Text, and_
+from sqlalchemy import ForeignKeyConstraint, Index, Numeric, String, Text, and_, text
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from ..db import JSONType, Base, TenantScoped, utcnow
@@ -57,7 +57,8 @@ class Contact(OwnedRecord, Base):
         _fk("owner_id", "memberships"),
         _fk("account_id", "accounts"),
         Index("ix_contacts_name", "tenant_id", "last_name", "id"),  # the list's default keyset order
-        Index("ix_contacts_email", "tenant_id", "email"),
+        # Duplicates are found by email whatever its case (lead capture): the index is on lower(email).
+        Index("ix_contacts_email", "tenant_id", text("lower(email)")),
         Index("ix_contacts_phone", "tenant_id", "phone"),
         Index("ix_contacts_created", "tenant_id", "created_at", "id"),
         Index("ix_contacts_owner", "tenant_id", "owner_id", "id"),
@@ -91,7 +92,7 @@ class Lead(OwnedRecord, Base):
         _fk("account_id", "accounts"),
         _fk("contact_id", "contacts"),
         Index("ix_leads_name", "tenant_id", "name", "id"),
-        Index("ix_leads_email", "tenant_id", "email"),
+        Index("ix_leads_email", "tenant_id", text("lower(email)")),
         Index("ix_leads_stage", "tenant_id", "stage", "id"),
         Index("ix_leads_created", "tenant_id", "created_at", "id"),
         Index("ix_leads_owner", "tenant_id", "owner_id", "id"),

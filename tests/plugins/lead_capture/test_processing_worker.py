@@ -199,3 +199,50 @@ def test_two_transactions_never_hand_out_one_turn(own_database, tmp_path):
     finally:
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_visitor_is_not_kept_waiting_while_the_worker_processes_the_same_form(own_database, tmp_path, monkeypatch):
+    """The worker holds its locks on the form and the submission while it processes; a new submission
+    to that form (whose foreign-key check locks the form row too) is stored meanwhile, not after."""
+    if own_database["dialect"] != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises whole write transactions")
+    app = make_test_app(own_database, tmp_path / "instance", TASKS_IMMEDIATE=False)
+    release, order = threading.Event(), []
+    original = processing._process
+
+    def slow_process(submission, form, now):
+        assignment.next_in_rotation(form, set(), now)  # the rotation's lock too
+        order.append("worker holds its locks")
+        release.wait(timeout=30)
+        order.append("worker goes on")
+        return original(submission, form, now)
+
+    monkeypatch.setattr(processing, "_process", slow_process)
+    try:
+        with app.app_context():
+            tenant, _members, [queued] = seed()
+
+            def work():
+                with app.app_context(), tenancy.tenant_scope(tenant.id):
+                    processing.process_submission.call_local(str(tenant.id), str(queued.id))
+                    db.session.remove()
+
+            worker = threading.Thread(target=work)
+            worker.start()
+            deadline = time.monotonic() + 10
+            while not order and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert order == ["worker holds its locks"]
+            safety = threading.Timer(15, release.set)  # were the visitor blocked, this would free them
+            safety.start()
+            with app.test_client() as client:
+                answer = client.post("/t/queued/f/demo", json={"email": "visitor@example.com"},
+                                     headers={"Idempotency-Key": "while-processing"})
+            order.append(f"visitor answered {answer.status_code}")
+            release.set()
+            safety.cancel()
+            worker.join(timeout=30)
+        assert order == ["worker holds its locks", "visitor answered 201", "worker goes on"]
+    finally:
+        db.session.remove()
+        db.engine.dispose()
