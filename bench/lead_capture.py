@@ -74,11 +74,13 @@ def _email_of(request, _payload) -> str:
     return json.loads(request[3])["email"]
 
 
-def _worker(env: dict, instance: Path) -> subprocess.Popen:
+def _workers(env: dict, instance: Path, processes: int) -> list[subprocess.Popen]:
+    """The task worker as deployed beside gunicorn on this host: one process per core (each runs
+    its jobs on threads, which share one core under the GIL), at its default lower CPU priority."""
     log = open(instance / "worker.log", "ab")
     command = Path(sys.executable).parent / "rapport"  # the console script installed with the package
-    return subprocess.Popen([str(command), "tasks", "worker", "--workers", "4"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return [subprocess.Popen([str(command), "tasks", "worker", "--workers", "2"],
+                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) for _ in range(processes)]
 
 
 def _drain(app, tenant_id, timeout: float) -> dict:
@@ -137,7 +139,7 @@ def run(server_url: str, redis_url: str, duration: float, workers: int, concurre
             floor.stop()
 
         server = LiveServer(app_url, instance, workers, env).start()
-        worker = _worker({**server.env}, instance)
+        workers_ = _workers({**server.env}, instance, os.cpu_count() or 1)
         try:
             path = f"/t/{tenant['slug']}/f/rapport"
             top = closed_loop("127.0.0.1", server.port, _requests(path, "max"), concurrency, duration, keep=_email_of)
@@ -148,8 +150,10 @@ def run(server_url: str, redis_url: str, duration: float, workers: int, concurre
             result["drain"] = _drain(app, tenant["id"], drain_timeout)
             result["integrity"] = _counts(app, tenant["id"], forms["rapport"], top.kept + steady.kept)
         finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+            for worker in workers_:
+                worker.terminate()
+            for worker in workers_:
+                worker.wait(timeout=30)
             server.stop()
         result["ratio"] = result["rapport_max"]["throughput"] / result["floor"]["throughput"]
         return result

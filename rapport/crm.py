@@ -28,6 +28,11 @@ def current_tenant() -> Tenant:
     tenant = g.get("tenant")
     if tenant is None or tenant.id != tenancy.current_tenant_id():
         tenant = db.session.get(Tenant, tenancy.current_tenant_id())
+        if tenant is not None:
+            # The identity map holds objects weakly: outside a request (a task, a command) nothing
+            # else keeps the tenant, so every call read it again (14 queries per form submission
+            # processed). The session keeps it now; after a commit it is expired and read once more.
+            db.session.info.setdefault("rapport.tenants", {})[tenant.id] = tenant
     return tenant
 
 

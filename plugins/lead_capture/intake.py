@@ -265,9 +265,7 @@ def store(form: LeadForm, dedupe_key: str, data: dict, *, consent: bool, context
         "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX] or None,
         "received_at": utcnow(), "reassigned_count": 0,
     }
-    insert = _dialect_insert()(Submission).values(values).on_conflict_do_nothing(
-        index_elements=["tenant_id", "form_id", "dedupe_key"]).returning(Submission.id)
-    created = db.session.execute(insert).scalar() is not None
+    created = db.session.execute(_insert_statement(), values).scalar() is not None
     db.session.commit()
     if created:
         return Stored(values["id"], values["status"]), True
@@ -277,8 +275,20 @@ def store(form: LeadForm, dedupe_key: str, data: dict, *, consent: bool, context
     return existing, False
 
 
-def _dialect_insert():
-    return sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+_INSERTS: dict = {}
+
+
+def _insert_statement():
+    """The INSERT, built once per dialect with the values as parameters (values written into the
+    statement made SQLAlchemy build and key a new statement for every submission)."""
+    dialect = db.session.get_bind().dialect.name
+    found = _INSERTS.get(dialect)
+    if found is None:
+        table = Submission.__table__
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        found = _INSERTS[dialect] = insert(table).on_conflict_do_nothing(
+            index_elements=["tenant_id", "form_id", "dedupe_key"]).returning(table.c.id)
+    return found
 
 
 def _end_read_snapshot() -> None:
