@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import Flask, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from . import tenancy, tokens
 from .db import db
@@ -103,16 +103,18 @@ def _load_tenant(slug: str) -> Tenant | None:
     return tenant
 
 
+_TENANT_WITH_PLUGINS = (  # built once, the values as parameters
+    select(Tenant, PluginState.plugin)
+    .outerjoin(PluginState, and_(PluginState.tenant_id == Tenant.id, PluginState.enabled.is_(True)))
+    .where(Tenant.id == bindparam("tenant_id"), Tenant.slug == bindparam("slug"))
+)
+
+
 def _tenant_with_plugins(slug: str, tenant_id) -> Tenant | None:
     """Tenant ``tenant_id`` if it is still named ``slug``, with the plugins it has switched on, in one
     query (one row per enabled plugin): a page or a public form of a plugin needs both."""
-    stmt = (
-        select(Tenant, PluginState.plugin)
-        .outerjoin(PluginState, and_(PluginState.tenant_id == Tenant.id, PluginState.enabled.is_(True)))
-        .where(Tenant.id == tenant_id, Tenant.slug == slug)
-    )
     with tenancy.tenant_scope(tenant_id):
-        rows = db.session.execute(stmt).all()
+        rows = db.session.execute(_TENANT_WITH_PLUGINS, {"tenant_id": tenant_id, "slug": slug}).all()
     if not rows:
         return None
     host = current_app.extensions.get(PLUGINS_EXTENSION)
