@@ -191,8 +191,19 @@ def _check_members(fields_: CompiledFields, loaded: dict, errors: dict) -> None:
 
 def _flat(messages) -> dict:
     if isinstance(messages, dict):
-        return {str(k): v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+        return {str(k): _sentences(v) for k, v in messages.items()}
     return {"_schema": messages}
+
+
+def _sentences(messages) -> list[str]:
+    """A field's messages as plain sentences: a list's bad items (marshmallow keys them by index)
+    are named by their position, counted from 1: ``[2] Must be one of: a, b.``"""
+    if isinstance(messages, dict):
+        return [f"[{k + 1}] {m}" if isinstance(k, int) else f"{k}: {m}"
+                for k, sub in messages.items() for m in _sentences(sub)]
+    if isinstance(messages, (list, tuple)):
+        return [m for item in messages for m in _sentences(item)]
+    return [str(messages)]
 
 
 def visible_values(custom: dict | None, tenant, record_type: str, audience: str, member=None) -> dict:

@@ -39,6 +39,17 @@ def test_type_validation(shop, kind, extra, valid, invalid):
         with pytest.raises(ValidationError) as exc:
             crm.create("contacts", {"last_name": "Li", "custom": {"field": bad}}, OPERATOR)
         assert list(exc.value.messages) == ["custom.field"], bad
+        messages = exc.value.messages["custom.field"]
+        assert messages and all(isinstance(m, str) and "{" not in m for m in messages), messages
+
+
+def test_a_bad_item_of_a_multi_select_is_named_by_its_position(shop):
+    shop.define(key="tags", type="multi_select", options=[{"value": "a", "label": "A"}, {"value": "b", "label": "B"}])
+    with pytest.raises(ValidationError) as exc:
+        crm.create("contacts", {"last_name": "Li", "custom": {"tags": ["a", "c", 7]}}, OPERATOR)
+    messages = exc.value.messages["custom.tags"]
+    assert len(messages) == 2 and messages[0].startswith("[2] ") and messages[1].startswith("[3] "), messages
+    assert not any("{" in m for m in messages)
 
 
 def test_unknown_key_required_default_and_null(shop):
