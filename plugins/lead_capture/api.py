@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema
 from marshmallow import fields as ma
-from sqlalchemy.exc import IntegrityError
 
 from rapport.api import idempotency
 from rapport.api.auth import authenticate, needs
@@ -115,13 +114,6 @@ def _location(form_id) -> str:
     return url_for("lead_capture_api.get_form", form_id=form_id)
 
 
-def _replayed(stored, request_hash: str):
-    response = idempotency.replay(stored, request_hash)
-    if stored.status_code == 201 and "id" in stored.response:
-        response.headers["Location"] = _location(stored.response["id"])
-    return response
-
-
 # -- views ---------------------------------------------------------------------------------------------
 @bp.route(COLLECTION, methods=["GET"], endpoint="list_forms", tags=TAGS)
 @bp.doc(operationId="listLeadForms", summary="List the lead forms")
@@ -139,24 +131,13 @@ def list_view():
 @problems(400, 401, 403, 409, 413, 415, 422)
 @needs("forms.manage")
 def create_view():
-    key = idempotency.key_from_request()
     data = json_body()
-    request_hash = idempotency.fingerprint(data)
-    if key is not None and (stored := idempotency.find(key)) is not None:
-        return _replayed(stored, request_hash)
-    form = create_form(validate_form(g.tenant, data), g.actor)
-    body = _shown(form)
-    if key is not None:
-        idempotency.remember(key, request_hash, 201, body)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent request with the same key won: answer as its retry would be answered.
-        db.session.rollback()
-        if key is not None and (stored := idempotency.find(key)) is not None:
-            return _replayed(stored, request_hash)
-        raise  # a real conflict (e.g. the same slug at the same moment): 409
-    return json_response(body, 201, {"Location": _location(form.id)})
+
+    def create():
+        form = create_form(validate_form(g.tenant, data), g.actor)
+        return _shown(form), form.id
+
+    return idempotency.create_once(data, create, _location)
 
 
 @bp.route(ITEM, methods=["GET"], endpoint="get_form", tags=TAGS)

@@ -11,13 +11,17 @@ import hashlib
 import json
 import re
 
+from typing import Callable
+
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import db, utcnow
 from ..models import IdempotencyKey
 from .auth import as_utc
+from .blueprint import json_response
 from .errors import ApiProblem
 
 HEADER = "Idempotency-Key"
@@ -69,3 +73,32 @@ def remember(key: str, request_hash: str, status: int, body: dict) -> None:
     """Store the answer in the current transaction, so it commits (or not) with the write."""
     db.session.add(IdempotencyKey(actor=str(g.api_token.id), key=key, request_hash=request_hash,
                                   status_code=status, response=body))
+
+
+def create_once(data, create: Callable[[], tuple[dict, object]], location: Callable[[object], str]):
+    """A POST that creates, answered once per ``Idempotency-Key``: ``create()`` writes (uncommitted)
+    and returns ``(body, id)``; the answer is stored with the write and replayed to retries, also to a
+    retry that raced the first request. ``location(id)`` is the new resource's URL."""
+    key = key_from_request()
+    request_hash = fingerprint(data)
+    if key is not None and (stored := find(key)) is not None:
+        return _replayed(stored, request_hash, location)
+    body, new_id = create()
+    if key is not None:
+        remember(key, request_hash, 201, body)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request with the same key won the race: answer as its retry would be answered.
+        db.session.rollback()
+        if key is not None and (stored := find(key)) is not None:
+            return _replayed(stored, request_hash, location)
+        raise  # a real conflict: answered 409 by the blueprint's handler
+    return json_response(body, 201, {"Location": location(new_id)})
+
+
+def _replayed(stored: IdempotencyKey, request_hash: str, location: Callable[[object], str]):
+    response = replay(stored, request_hash)
+    if stored.status_code == 201 and "id" in stored.response:
+        response.headers["Location"] = location(stored.response["id"])
+    return response

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from flask import g, request, url_for
-from sqlalchemy.exc import IntegrityError
 
 from .. import access, crm, listing, tenancy
 from ..db import db
@@ -49,31 +48,13 @@ def list_records(record_type: str):
 
 
 def create_record(record_type: str):
-    key = idempotency.key_from_request()
     data = json_body()
-    request_hash = idempotency.fingerprint(data)
-    if key is not None and (stored := idempotency.find(key)) is not None:
-        return _replayed(record_type, stored, request_hash)
-    record = crm.create(record_type, data, g.actor, g.member)
-    body = dump(record)
-    if key is not None:
-        idempotency.remember(key, request_hash, 201, body)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another request with the same key won the race: answer as its retry would be answered.
-        db.session.rollback()
-        if key is not None and (stored := idempotency.find(key)) is not None:
-            return _replayed(record_type, stored, request_hash)
-        raise  # a real conflict: answered 409 by the blueprint's handler
-    return json_response(body, 201, {"Location": _location(record_type, record.id)})
 
+    def create():
+        record = crm.create(record_type, data, g.actor, g.member)
+        return dump(record), record.id
 
-def _replayed(record_type: str, stored, request_hash: str):
-    response = idempotency.replay(stored, request_hash)
-    if stored.status_code == 201 and "id" in stored.response:
-        response.headers["Location"] = _location(record_type, stored.response["id"])
-    return response
+    return idempotency.create_once(data, create, lambda record_id: _location(record_type, record_id))
 
 
 def read_record(record_type: str, record_id: uuid.UUID):
