@@ -25,7 +25,8 @@ COLUMNS = ("id", "first_name", "last_name", "email", "phone", "title", "account_
 _conn = None
 
 
-def _connection():
+def connection():
+    """This process's connection, as the app's role with the tenant set (the lead floor shares it)."""
     global _conn
     if _conn is None or _conn.closed:
         _conn = psycopg.connect(os.environ["FLOOR_DSN"], autocommit=True)
@@ -47,7 +48,7 @@ def app(environ, start_response):
     tenant_id = os.environ["FLOOR_TENANT_ID"]
     owner = args["owner"][0]
     limit = int(args.get("limit", ["50"])[0])
-    rows = _connection().execute(SQL, (tenant_id, owner, limit + 1)).fetchall()
+    rows = connection().execute(SQL, (tenant_id, owner, limit + 1)).fetchall()
     items = [{k: _plain(v) for k, v in zip(COLUMNS, row)} for row in rows[:limit]]
     body = json.dumps({"items": items, "next_cursor": "x" if len(rows) > limit else None}).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

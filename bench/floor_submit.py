@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 
-import psycopg
 from psycopg.types.json import Jsonb
 from uuid_utils.compat import uuid7
+
+from bench.floor_app import connection
 
 SQL = (
     "INSERT INTO lead_capture_submissions (tenant_id, id, form_id, dedupe_key, status, data, utm, ip, "
     "user_agent, received_at, reassigned_count) "
     "VALUES (%s, %s, %s, %s, 'discarded', %s, %s, %s, %s, now(), 0)"
 )
-_conn = None
-
-
-def _connection():
-    global _conn
-    if _conn is None or _conn.closed:
-        _conn = psycopg.connect(os.environ["FLOOR_DSN"], autocommit=True)
-        tenant_id = uuid.UUID(os.environ["FLOOR_TENANT_ID"])  # parsed: safe as a literal
-        _conn.execute(f"SET app.tenant_id = '{tenant_id}'")
-    return _conn
 
 
 def app(environ, start_response):
@@ -40,7 +30,7 @@ def app(environ, start_response):
     data = json.loads(environ["wsgi.input"].read(length))
     row_id = uuid7()
     key = environ.get("HTTP_IDEMPOTENCY_KEY") or str(row_id)
-    _connection().execute(SQL, (
+    connection().execute(SQL, (
         os.environ["FLOOR_TENANT_ID"], row_id, os.environ["FLOOR_FORM_ID"], key, Jsonb(data), Jsonb({}),
         environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT", "")[:500],
     ))
