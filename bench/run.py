@@ -56,25 +56,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1/postgres")
     parser.add_argument("--quick", action="store_true", help="small data sets and short runs")
-    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these")
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS),
+                        help="run only these; the report keeps the other sections of its last run")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args()
-    sections = []
+    sections = _sections(args.out) if args.only else {}
     for name, (full, quick) in BENCHMARKS.items():
         if args.only and name not in args.only:
             continue
         text, seconds = run_one(name, quick if args.quick else full, args.server_url)
-        sections.append(f"### {name} ({seconds / 60:.1f} min)\n\n{text}\n")
-        print(sections[-1], flush=True)
+        stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+        sections[name] = f"### {name} ({stamp}, {seconds / 60:.1f} min)\n\n{text}\n"
+        print(sections[name], flush=True)
     report = "\n".join([
         f"## Latest run: {dt.date.today().isoformat()}{' (quick: smoke figures only)' if args.quick else ''}",
         "",
-        f"Machine: {machine(args.server_url)}. Every figure beside its floor, measured in the same run.",
+        f"Machine: {machine(args.server_url)}. Every figure beside its floor, measured in the same run; "
+        "each section's heading says when it ran.",
         "",
-        *sections,
+        *(sections[name] for name in BENCHMARKS if name in sections),
     ])
     _write(args.out, report)
     print(f"written to {args.out}")
+
+
+def _sections(path: Path) -> dict[str, str]:
+    """The benchmark sections of the report's generated part, by name (``### <name> (...)``)."""
+    if not path.exists() or MARKER not in path.read_text():
+        return {}
+    found, name = {}, None
+    for line in path.read_text().split(MARKER, 1)[1].splitlines(keepends=True):
+        if line.startswith("### "):
+            name = line[4:].split(" ", 1)[0].strip()
+            found[name] = ""
+        if name in BENCHMARKS:
+            found[name] += line
+    return {k: v.rstrip() + "\n" for k, v in found.items() if k in BENCHMARKS}
 
 
 MARKER = "<!-- bench/run writes below this line -->"

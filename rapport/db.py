@@ -116,6 +116,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
     if engine.dialect.driver == "psycopg":
         event.listen(engine, "rollback", _rollback_keeping_prepared_statements)
+        # An executemany INSERT (a record's custom-value side rows, a flush of several new objects)
+        # goes as one INSERT ... VALUES (...), (...) instead of psycopg's pipelined statement per row:
+        # for the three side rows of a create, 1.7 ms -> well under one (what psycopg2 does by default).
+        engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 
 

@@ -496,7 +496,7 @@ def _keep_in_step(session, _context, _instances) -> None:
 
 
 def _insert_rows(session, rows: list[dict]) -> None:
-    # One Core executemany on the session's connection (psycopg pipelines it): every row has the same
+    # One Core executemany on the session's connection (sent as one multi-row INSERT, rapport.db): every row has the same
     # keys and the current tenant's id, stamped by side_rows, so the ORM's bulk path (which also sent
     # one statement per run of same-typed fields) only added half of a create's custom-field cost.
     session.connection().execute(CustomValue.__table__.insert(), rows)
