@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import orjson
 from flask import request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -92,9 +93,26 @@ class AskedField:
                 "options": [{"value": v, "label": lab} for v, lab in self.options]}
 
 
+_ASKED_KEPT = 512
+_asked: dict = {}
+
+
 def asked_fields(form: LeadForm, tenant) -> list[AskedField]:
     """The form's inputs in order. A custom field no longer shown in forms (archived, hidden) is
-    left out, and so is a member reference: a public page never lists the tenant's staff."""
+    left out, and so is a member reference: a public page never lists the tenant's staff.
+
+    Remembered per process by what they are made of (the form's field list, the tenant's field
+    schema version and the language), so a change to any of them shows on the next request."""
+    key = (tenant.id, tenant.fields_version, str(get_locale()), orjson.dumps(form.fields or []))
+    found = _asked.get(key)
+    if found is None:
+        if len(_asked) >= _ASKED_KEPT:
+            _asked.clear()
+        found = _asked[key] = tuple(_asked_fields(form, tenant))
+    return list(found)
+
+
+def _asked_fields(form: LeadForm, tenant) -> list[AskedField]:
     widgets = {w.spec.key: w for w in custom_widgets(tenant, "leads", None, audience="forms")}
     asked = []
     for item in form.fields or []:

@@ -89,12 +89,11 @@ def process_submission(tenant_id: str, submission_id: str) -> str | None:
     if submission is None or submission.status != "received":
         db.session.rollback()  # release the lock
         return None
-    # The form's row lock serialises this form's processing, so that two submissions of one new
-    # person (different dedupe keys, seconds apart) cannot both miss each other and make two leads.
-    form = db.session.scalars(select(LeadForm).where(LeadForm.id == submission.form_id).with_for_update(key_share=True)).first()
+    form = db.session.scalars(select(LeadForm).where(LeadForm.id == submission.form_id)).first()
     if form is None:
         db.session.rollback()
         return None
+    lock_person(submission.data or {})
     try:
         outcome = _process(submission, form, utcnow())
     except Unprocessable as exc:
@@ -146,6 +145,22 @@ def _set_aside(submission_id, reason: str) -> None:
         submission.spam_reason = reason[:200]
         db.session.commit()
         log.warning("submission %s set aside: %s", submission_id, reason)
+
+
+def lock_person(data: dict) -> None:
+    """Two submissions of one new person (same email or phone, on any form of the tenant) processed at
+    the same moment would both miss each other and make two leads. Each job first takes a
+    transaction-scoped advisory lock per email and phone (in sorted order: no deadlock), so the second
+    waits for the first to commit and then finds its lead. Different people are processed in
+    parallel. PostgreSQL only: SQLite runs one writer at a time anyway."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    email = (data.get("email") or "").strip().lower()
+    phone = (data.get("phone") or "").strip()
+    keys = sorted([f"email:{email}"] * bool(email) + [f"phone:{phone}"] * bool(phone))
+    for key in keys:
+        name = f"{tenancy.current_tenant_id()}:{key}"
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
 
 
 def find_existing(data: dict):

@@ -246,3 +246,50 @@ def test_a_visitor_is_not_kept_waiting_while_the_worker_processes_the_same_form(
     finally:
         db.session.remove()
         db.engine.dispose()
+
+
+def test_one_person_on_two_forms_at_the_same_moment_makes_one_lead(own_database, tmp_path, monkeypatch):
+    """Two workers process two submissions of one new person, sent through two forms at once: the
+    second waits for the first (a lock on the person, not on the form) and attaches to its lead."""
+    if own_database["dialect"] != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises whole write transactions")
+    app = make_test_app(own_database, tmp_path / "instance", TASKS_IMMEDIATE=False)
+    original = processing.find_existing
+
+    def slow_find(data):
+        found = original(data)
+        time.sleep(0.5)  # widen the window in which the other worker would also find nothing
+        return found
+
+    monkeypatch.setattr(processing, "find_existing", slow_find)
+    try:
+        with app.app_context():
+            tenant, _members, [first] = seed(emails=("same@example.com",))
+            with tenancy.tenant_scope(tenant.id):
+                other = LeadForm(slug="other", name="Other form", fields=[{"key": "email", "label": None, "required": True}],
+                                 published=True, assignment_mode="manual")
+                db.session.add(other)
+                db.session.flush()
+                second = Submission(form_id=other.id, dedupe_key="k-other", status="received",
+                                    data={"name": "Same again", "email": "SAME@example.com"})
+                db.session.add(second)
+                db.session.commit()
+            outcomes = {}
+
+            def work(submission_id):
+                with app.app_context():
+                    outcomes[submission_id] = processing.process_submission.call_local(str(tenant.id), submission_id)
+                    db.session.remove()
+
+            threads = [threading.Thread(target=work, args=(str(s.id),)) for s in (first, second)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            with tenancy.tenant_scope(tenant.id):
+                db.session.rollback()
+                leads = list(db.session.scalars(select(Lead)))
+        assert len(leads) == 1 and sorted(outcomes.values()) == ["attached", "created"]
+    finally:
+        db.session.remove()
+        db.engine.dispose()
