@@ -35,17 +35,22 @@ def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+# The settings are read in scalar subqueries, which PostgreSQL evaluates once per query (an InitPlan)
+# instead of once per row: a count over 3,000 index entries went from 1.33 ms to 0.53 ms (0.46 ms with
+# no policy at all). Same rows either way; migration 0012_rls_once_per_query moved older tables over.
+TENANT_POLICY = (
+    "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid) "
+    "OR (SELECT current_setting('app.unscoped', true)) = 'on'"
+)
+
+
 def tenant_rls(op, table: str) -> None:
     """Row-level security for a tenant-owned table (PostgreSQL only; no tenant set means no rows)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    condition = (
-        "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid "
-        "OR current_setting('app.unscoped', true) = 'on'"
-    )
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({condition}) WITH CHECK ({condition})")
+    op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})")
     grant_app_role(op, table)
 
 

@@ -120,3 +120,14 @@ def test_setting_follows_tenant_switches_and_rolled_back_savepoints(alpha, bravo
             nested.rollback()
             assert sql("SELECT email FROM contacts").scalars().all() == ["contact@bravo.test"]
         assert sql("SELECT email FROM contacts").scalars().all() == ["contact@alpha.test"]
+
+
+def test_every_policy_reads_the_tenant_once_per_query(alpha):
+    """The settings sit in scalar subqueries (evaluated once per query, not per row): migration 0012."""
+    tables = tenant_tables()
+    policies = dict(sql("SELECT tablename, qual || ' / ' || with_check FROM pg_policies "
+                        "WHERE policyname = 'tenant_isolation' AND tablename = ANY(:names)", names=tables).all())
+    per_row = {t: p for t, p in policies.items() if p.count("SELECT") < 4}  # two settings, in qual and check
+    assert set(policies) == set(tables) and per_row == {}
+    plan = "\n".join(sql("EXPLAIN SELECT count(*) FROM contacts").scalars())
+    assert "InitPlan" in plan, plan
