@@ -89,7 +89,7 @@ def tasks_group():
 
 @tasks_group.command("worker")
 @click.option("--workers", default=2, show_default=True, help="Threads running jobs.")
-@click.option("--nice", default=10, show_default=True, type=click.IntRange(0, 19),
+@click.option("--nice", default=19, show_default=True, type=click.IntRange(0, 19),
               help="CPU priority below the web workers' (0: the same). On a host shared with the web "
                    "workers, a burst of requests is answered first and the jobs catch up after.")
 @with_appcontext

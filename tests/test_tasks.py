@@ -82,7 +82,7 @@ def test_the_worker_command_is_registered(runner):
     assert result.exit_code == 0 and "worker" in result.output
 
 
-@pytest.mark.parametrize("args, expected", [([], 10), (["--nice", "0"], None), (["--nice", "19"], 19)])
+@pytest.mark.parametrize("args, expected", [([], 19), (["--nice", "0"], None), (["--nice", "10"], 10)])
 def test_the_worker_lowers_its_cpu_priority_below_the_web_workers(runner, monkeypatch, args, expected):
     calls, started = [], []
     monkeypatch.setattr("os.nice", lambda n: calls.append(n) or 0)
