@@ -64,7 +64,7 @@ DEFAULTS = {
     "API_TITLE": "Rapport API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.1.0",
-    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_HEADERS_ENABLED": False,  # see rapport.security.limiter
     # Redis down must not take the site down: limits fall back to per-worker memory until it is back.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,

@@ -18,7 +18,7 @@ import json
 
 import orjson
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import JSON, DateTime, ForeignKey, Table, Uuid, bindparam, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
@@ -199,9 +199,45 @@ def _not_prepared(connection):
 @event.listens_for(Session, "after_begin")
 def _after_begin(session, _transaction, connection) -> None:
     if connection.dialect.name == "postgresql":
+        if _begin_with_setting(connection):
+            session.info["rls"] = _rls_setting()
+            return
         # Inside an outer transaction (a savepoint) an earlier SET LOCAL may still hold: send all.
         have = None if connection.in_nested_transaction() else _NO_SETTING
         session.info["rls"] = apply_rls_setting(connection, have)
+
+
+def _begin_with_setting(connection) -> bool:
+    """Open the transaction and hand it the tenant in one round trip: ``BEGIN; SET LOCAL ...`` as one
+    message, where psycopg would send ``BEGIN`` alone before the first statement and the ``SET LOCAL``
+    would follow as another exchange (one of the API call's five round trips).
+
+    Only on a psycopg connection with no transaction open yet and psycopg's plain ``BEGIN`` (no
+    isolation level or read-only mode of its own); psycopg then finds the transaction open and sends
+    no ``BEGIN``. On any failure the connection is put back as it was and False answers: the usual
+    path runs and reports the error through SQLAlchemy (a lost connection is recognised there)."""
+    want = _rls_setting()
+    if want == _NO_SETTING or connection.dialect.driver != "psycopg":
+        return False
+    dbapi_connection = connection.connection.dbapi_connection
+    pgconn = dbapi_connection.pgconn
+    if (pgconn.transaction_status != TransactionStatus.IDLE or dbapi_connection.autocommit
+            or dbapi_connection.isolation_level is not None or dbapi_connection.read_only is not None
+            or dbapi_connection.deferrable is not None):
+        return False
+    sets = "".join(f"; SET LOCAL app.{name} = '{value}'" for name, value in zip(("tenant_id", "unscoped"), want) if value)
+    try:
+        result = pgconn.exec_(f"BEGIN{sets}".encode())
+    except psycopg.Error:
+        return False
+    if result.status == ExecStatus.COMMAND_OK and pgconn.transaction_status == TransactionStatus.INTRANS:
+        return True
+    if pgconn.transaction_status != TransactionStatus.IDLE:
+        try:
+            pgconn.exec_(b"ROLLBACK")
+        except psycopg.Error:
+            pass
+    return False
 
 
 def _sync_rls(session, begin: bool = False) -> None:

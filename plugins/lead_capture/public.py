@@ -329,9 +329,7 @@ def _error(exc: HTTPException):
         html = render_template("lead_capture/public_error.html", error=exc, title=title, description=description,
                                embed=embedded())
         response = Response(html, status=exc.code, mimetype="text/html")
-    if exc.code == 429:
-        response.headers.setdefault("Retry-After", "60")
-    return response
+    return response  # a 429 gets its Retry-After from the core (rapport.security)
 
 
 for _code in (400, 403, 404, 405, 413, 429):

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import tempfile
 import uuid
 
+import psycopg
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from rapport import tenancy
 from rapport.db import db, make_engine
@@ -73,6 +76,45 @@ def test_pool_is_discarded_after_one_failed_statement(own_database):
                 assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def client_queries(engine, work) -> list[str]:
+    """The simple-protocol queries the client sent while ``work()`` ran, from libpq's protocol trace."""
+    with tempfile.TemporaryFile("w+") as trace:
+        def start(dbapi_connection, _record):
+            dbapi_connection.pgconn.trace(trace.fileno())
+            dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+        event.listen(engine.pool, "connect", start)
+        event.listen(engine.pool, "close", lambda dbapi_connection, _record: dbapi_connection.pgconn.untrace())
+        try:
+            work()
+        finally:
+            engine.dispose()
+        trace.seek(0)
+        return [line.rstrip("\n").split("\t")[3].strip() for line in trace if line.startswith("F\t") and "\tQuery\t" in line]
+
+
+def test_a_transaction_opens_with_its_tenant_in_one_round_trip(own_database):
+    """``BEGIN`` and the row-level-security setting travel as one message, not as two exchanges."""
+    engine = make_engine(own_database["app_url"])
+    tenant_id = uuid.uuid4()
+    seen = {}
+
+    def work():
+        with Session(engine) as session, tenancy.tenant_scope(tenant_id):
+            seen["tenant"] = session.execute(text(
+                "SELECT current_setting('app.tenant_id'), current_setting('app.unscoped', true)")).one()
+            session.commit()
+        with Session(engine) as session, tenancy.unscoped():
+            seen["unscoped"] = session.execute(text("SELECT current_setting('app.unscoped')")).scalar()
+        with Session(engine) as session:  # no tenant: psycopg's own BEGIN, nothing to set
+            seen["none"] = session.execute(text("SELECT current_setting('app.tenant_id', true)")).scalar()
+
+    control = [q for q in client_queries(engine, work) if q.startswith(('"BEGIN', '"SET', '"COMMIT', '"ROLLBACK'))]
+    assert seen == {"tenant": (str(tenant_id), None), "unscoped": "on", "none": ""}
+    assert control == [f"\"BEGIN; SET LOCAL app.tenant_id = '{tenant_id}'\"", '"COMMIT"',
+                       "\"BEGIN; SET LOCAL app.unscoped = 'on'\"", '"ROLLBACK"', '"BEGIN"', '"ROLLBACK"'], control
 
 
 @pytest.fixture(scope="module")
