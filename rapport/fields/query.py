@@ -153,8 +153,8 @@ def _date_error(param: str):
 
 
 # -- SQL for one field -----------------------------------------------------------------------------
-def _json_value(model, spec: FieldSpec, kind: str):
-    element = model.custom[spec.key]
+def _json_value(model, key: str, kind: str):
+    element = model.custom[key]
     if kind == "number":
         return element.as_float()
     if kind == "bool":
@@ -197,15 +197,15 @@ class SideTest:
         return {"eq": column.__eq__, "gte": column.__ge__, "lte": column.__le__}[self.op](self.values[0])
 
 
-def _side_exists(model, record_type: str, spec: FieldSpec, tests: tuple[SideTest, ...] = (), probe: bool = False):
-    """EXISTS a custom_values row of this field for the record that passes every test (an alias: a
-    sort may join the table too).
+def _side_exists(model, record_type: str, key: str, tests: tuple[SideTest, ...] = (), probe: bool = False):
+    """EXISTS a custom_values row of the field ``key`` for the record that passes every test (an
+    alias: a sort may join the table too).
 
     ``probe``: keep the test a per-record index probe (``OFFSET 0`` stops PostgreSQL from turning it
     into a join), so that the list walks its own order and stops at the page's last row."""
     side = _side_alias()
     stmt = select(side.record_id).where(side.tenant_id == model.tenant_id, side.record_type == record_type,
-                                        side.field_key == spec.key, side.record_id == model.id,
+                                        side.field_key == key, side.record_id == model.id,
                                         *(test.clause(side) for test in tests))
     if probe:
         stmt = stmt.offset(0)
@@ -258,19 +258,25 @@ def _uses_side(spec: FieldSpec, kind: str) -> bool:
     return spec.filterable and kind in INDEXED_KINDS
 
 
-def _condition(model, record_type: str, spec: FieldSpec, kind: str, op: str, param: str, raw: str):
-    """One parameter's condition: a SQL expression, or ``("side", SideTest | None)`` for a test on
-    the field's custom_values row (``filter_conditions`` puts a field's tests in one EXISTS, so a range
-    is one index range; None: the row exists)."""
+def escape_like(text: str) -> str:
+    """``text`` for ``LIKE ... ESCAPE '/'`` as a bound parameter: what ``contains(text, autoescape=True)``
+    does to a literal (a bound parameter keeps one statement for every value)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _condition(spec: FieldSpec, kind: str, op: str, param: str, raw: str, bind) -> tuple:
+    """One parameter's condition, as a recipe: ``("json", key, kind, op, names)`` (a test on the JSON
+    column, its values bound under ``names`` by ``bind``), ``("missing", key)`` (no custom_values row),
+    or ``("side", SideTest | None)`` for a test on the field's custom_values row (``filter_plan`` puts a
+    field's tests in one EXISTS, so a range is one index range; None: the row exists)."""
     if op not in KIND_OPERATORS[kind]:
         raise _bad(param, _l("This operator does not apply to a %(type)s field.", type=spec.type))
     if op == "empty":
         if raw not in ("true", "false"):
             raise _bad(param, _l("Use true or false."))
         if _uses_side(spec, kind):
-            return not_(_side_exists(model, record_type, spec)) if raw == "true" else ("side", None)
-        has = _json_value(model, spec, kind).is_not(None)
-        return not_(has) if raw == "true" else has
+            return ("missing", spec.key) if raw == "true" else ("side", None)
+        return ("json", spec.key, kind, "empty" if raw == "true" else "present", ())
     if op == "in":
         values = [parse_value(param, spec, kind, part) for part in raw.split(",") if part.strip()]
         if not values or len(values) > MAX_IN:
@@ -278,23 +284,26 @@ def _condition(model, record_type: str, spec: FieldSpec, kind: str, op: str, par
     else:
         values = [parse_value(param, spec, kind, raw)]
     if op == "contains":
-        needle = values[0].lower()
-        return func.lower(_json_value(model, spec, kind)).contains(needle, autoescape=True)
+        return ("json", spec.key, kind, "contains", (bind(escape_like(values[0].lower())),))
     if _uses_side(spec, kind):
         return ("side", SideTest(kind, op, tuple(_side_value(kind, v) for v in values)))
     if kind == "many":
         # Option values are [a-z0-9_-]: the quoted value appears in the stored JSON array exactly when chosen.
-        text = _json_value(model, spec, "text")
-        return or_(*(text.contains(json.dumps(v), autoescape=True) for v in values))
-    column = _json_value(model, spec, kind)
-    compare = {"eq": lambda: column == values[0], "in": lambda: column.in_(values),
-               "gte": lambda: column >= values[0], "lte": lambda: column <= values[0]}
-    return compare[op]()
+        return ("json", spec.key, kind, "many", tuple(bind(escape_like(json.dumps(v))) for v in values))
+    return ("json", spec.key, kind, op, tuple(bind(v) for v in values))
 
 
-def filter_conditions(model, record_type: str, args, fields: dict[str, FieldSpec]) -> list:
-    """The SQL conditions of the ``custom.*`` parameters in ``args``; ValidationError naming the parameter."""
-    out, side_tests, exists = [], {}, []
+def filter_plan(record_type: str, args, fields: dict[str, FieldSpec], values: dict) -> tuple:
+    """The ``custom.*`` parameters in ``args`` as a recipe for ``filter_clauses``: a hashable tuple that
+    names their values' bound parameters (added to ``values``), so that one statement, built once,
+    serves every value; ValidationError naming the parameter. On PostgreSQL a side-table test's plan
+    (walk or matches first, ``_many_matches``) is part of the recipe."""
+    def bind(value) -> str:
+        name = f"cf_{len(values)}"
+        values[name] = value
+        return name
+
+    recipe, side_tests, exists = [], {}, []
     for param in sorted(name for name in args if name.startswith(PREFIX)):
         raw = args[param]
         if raw is None or raw == "":
@@ -304,18 +313,49 @@ def filter_conditions(model, record_type: str, args, fields: dict[str, FieldSpec
         if spec is None:
             raise _bad(param, _l("No such custom field."))
         kind = _kind(spec)
-        condition = _condition(model, record_type, spec, kind, op, param, raw)
-        if isinstance(condition, tuple) and kind != "many":
+        condition = _condition(spec, kind, op, param, raw, bind)
+        if condition[0] != "side":
+            recipe.append(condition)
+        elif kind != "many":
             side_tests.setdefault(key, (spec, []))[1].append(condition[1])  # one row must pass them all
-        elif isinstance(condition, tuple):
-            exists.append((spec, (condition[1],) if condition[1] else ()))  # each option: its own row
         else:
-            out.append(condition)
+            exists.append((spec, (condition[1],) if condition[1] else ()))  # each option: its own row
     for spec, tests in side_tests.values():
         exists.append((spec, tuple(t for t in tests if t is not None)))
     for (spec, tests), many in zip(exists, _many_matches(record_type, exists)):
-        out.append(_side_exists(model, record_type, spec, tests, probe=many))
+        named = tuple((t.kind, t.op, tuple(bind(v) for v in t.values)) for t in tests)
+        recipe.append(("side", spec.key, named, many))
+    return tuple(recipe)
+
+
+def filter_clauses(model, record_type: str, recipe: tuple) -> list:
+    """The SQL conditions of a ``filter_plan`` recipe, every value a bound parameter."""
+    out = []
+    for entry in recipe:
+        if entry[0] == "side":
+            _tag, key, named, probe = entry
+            tests = tuple(SideTest(kind, op, tuple(bindparam(n, type_=_side_column(kind).type) for n in names))
+                          for kind, op, names in named)
+            out.append(_side_exists(model, record_type, key, tests, probe))
+        elif entry[0] == "missing":
+            out.append(not_(_side_exists(model, record_type, entry[1])))
+        else:
+            out.append(_json_clause(model, *entry[1:]))
     return out
+
+
+def _json_clause(model, key: str, kind: str, op: str, names: tuple):
+    if op in ("empty", "present"):
+        has = _json_value(model, key, kind).is_not(None)
+        return not_(has) if op == "empty" else has
+    if op == "contains":
+        return func.lower(_json_value(model, key, kind)).contains(bindparam(names[0]), escape="/")
+    if op == "many":
+        text = _json_value(model, key, "text")
+        return or_(*(text.contains(bindparam(n, type_=text.type), escape="/") for n in names))
+    column = _json_value(model, key, kind)
+    binds = [bindparam(n, type_=column.type) for n in names]
+    return column.in_(binds) if op == "in" else {"eq": column.__eq__, "gte": column.__ge__, "lte": column.__le__}[op](binds[0])
 
 
 # -- sorting ---------------------------------------------------------------------------------------
@@ -361,26 +401,31 @@ def decode_cursor(raw: str, sort: CustomSort) -> tuple[int, object, uuid.UUID]:
         raise _bad("cursor", _l("Invalid cursor: use next_cursor from the previous page.")) from None
 
 
-def _phase_statement(stmt, model, record_type: str, sort: CustomSort, phase: int, after):
-    """Phase 1: records with a value in (value, id) order; phase 2: the others in id order."""
+AFTER = ("after_value", "after_id")  # the bound parameters of a cursor's position
+
+
+def phase_statement(stmt, model, record_type: str, sort: CustomSort, phase: int, after: bool):
+    """Phase 1: records with a value in (value, id) order; phase 2: the others in id order. ``after``:
+    past the cursor's position, bound as ``after_value`` (phase 1) and ``after_id``."""
     if phase == 1:
         if sort.side:
             value = _side_column(sort.kind)
             stmt = stmt.join(CustomValue, _sort_join(model, record_type, sort.spec.key))
             row_id = CustomValue.record_id
         else:
-            value = _json_value(model, sort.spec, sort.kind)
+            value = _json_value(model, sort.spec.key, sort.kind)
             stmt = stmt.where(value.is_not(None))
             row_id = model.id
         keys = (value, row_id)
     else:
-        has = (_side_exists(model, record_type, sort.spec) if sort.side
-               else _json_value(model, sort.spec, sort.kind).is_not(None))
+        has = (_side_exists(model, record_type, sort.spec.key) if sort.side
+               else _json_value(model, sort.spec.key, sort.kind).is_not(None))
         stmt = stmt.where(not_(has))
         keys = (model.id,)
-    if after is not None:
-        mark = tuple_(*keys) if len(keys) > 1 else keys[0]
-        stmt = stmt.where(mark < after if sort.descending else mark > after)
+    if after:
+        marks = [bindparam(name, type_=key.type) for name, key in zip(AFTER[-len(keys):], keys)]
+        mark, bound = (tuple_(*keys), tuple_(*marks)) if len(keys) > 1 else (keys[0], marks[0])
+        stmt = stmt.where(mark < bound if sort.descending else mark > bound)
     order = [k.desc() if sort.descending else k.asc() for k in keys]
     return stmt.order_by(*order)
 
@@ -392,24 +437,19 @@ def _sort_join(model, record_type: str, key: str):
                 CustomValue.record_type == record_type, CustomValue.field_key == key)
 
 
-def fetch_sorted(stmt, model, record_type: str, sort: CustomSort, cursor: str | None, limit: int, columns=None):
-    """Rows of one page and the next cursor (or None). With ``columns`` (model attributes, including
-    ``id`` and ``custom``) the rows are rows of those columns instead of ORM objects."""
-    def run(statement) -> list:
-        if columns:
-            return list(db.session.execute(statement.with_only_columns(*columns)).all())
-        return list(db.session.scalars(statement))
-
-    phase, after = 1, None
+def fetch_sorted(run, sort: CustomSort, cursor: str | None, limit: int):
+    """Rows of one page and the next cursor (or None). ``run(phase, after, parameters, limit)`` gives
+    the rows of ``phase_statement(..., phase, after)`` with those parameters (``AFTER``), at most ``limit``."""
+    phase, after = 1, {}
     if cursor:
         phase, value, row_id = decode_cursor(cursor, sort)
-        after = (value, row_id) if phase == 1 else row_id
+        after = dict(zip(AFTER, (value, row_id))) if phase == 1 else {"after_id": row_id}
     rows = []
     if phase == 1:
-        rows = run(_phase_statement(stmt, model, record_type, sort, 1, after).limit(limit + 1))
-        after = None
+        rows = run(1, after, limit + 1)
+        after = {}
     if len(rows) <= limit:
-        rows += run(_phase_statement(stmt, model, record_type, sort, 2, after).limit(limit + 1 - len(rows)))
+        rows += run(2, after, limit + 1 - len(rows))
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -238,6 +238,31 @@ def test_other_tenants_definitions_never_affect_this_list(shop, world):
     assert [c.last_name for c in listing.fetch("contacts", {"sort": "custom.tier"}, member).items] == ["A"]
 
 
+def test_a_list_statement_serves_every_value_and_tenant_of_its_shape(shop, world):
+    """Statements are built once per shape (``listing._statement``), values bound at execution: other
+    values, and another tenant, reuse the statement and each get their own rows."""
+    shop.define(key="tier", type="select", options=OPTIONS, filterable=True)
+    for name, tier in (("A", "retail"), ("B", "tech"), ("C", "retail")):
+        add(name, tier=tier)
+    member = owner_of(shop.tenant)
+    listing._statements.data.clear()
+    assert names({"custom.tier": "retail"}, member) == ["A", "C"]
+    built = dict(listing._statements.data)
+    assert names({"custom.tier": "tech"}, member) == ["B"]
+    other = world.tenant("other")
+    with tenancy.tenant_scope(other.id):
+        g.tenant = other
+        from rapport.fields.definitions import create_definition
+        create_definition(other, "contacts", {"key": "tier", "label": "T", "type": "select", "options": OPTIONS,
+                                              "filterable": True}, OPERATOR)
+        crm.create("contacts", {"last_name": "Z", "custom": {"tier": "retail"}}, OPERATOR)
+        db.session.commit()
+        assert names({"custom.tier": "retail"}, owner_of(other)) == ["Z"]
+    g.tenant = shop.tenant
+    assert names({"custom.tier": "retail"}, member) == ["A", "C"]
+    assert listing._statements.data == built  # one statement for all of them
+
+
 def _definition(key):
     from rapport.models import FieldDefinition
     return db.session.scalar(select(FieldDefinition).where(FieldDefinition.key == key))
