@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -60,8 +60,11 @@ def published_form(form_slug: str) -> LeadForm:
     return form
 
 
+_FORM_BY_SLUG = select(LeadForm).where(LeadForm.slug == bindparam("slug"))  # built once, the slug a parameter
+
+
 def db_form(form_slug: str) -> LeadForm | None:
-    return db.session.scalar(select(LeadForm).where(LeadForm.slug == form_slug))
+    return db.session.scalar(_FORM_BY_SLUG, {"slug": form_slug})
 
 
 def origin_of(url: str | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 
 from .. import access, crm, listing, tenancy
 from ..db import db
@@ -20,7 +20,7 @@ from .blueprint import blp, json_response, problems
 from .body import json_body
 from .errors import not_found
 from .schemas import OUTPUT_SCHEMAS, PAGE_SCHEMAS, QUERY_SCHEMAS, SINGULAR
-from .serialize import columns_for, dump, dump_page
+from .serialize import columns_for, dump, page_json
 
 ID_ARGS = {"accounts": "account_id", "contacts": "contact_id", "leads": "lead_id", "activities": "activity_id"}
 IDEMPOTENCY_HEADER = {
@@ -44,7 +44,7 @@ def _location(record_type: str, record_id) -> str:
 
 def list_records(record_type: str):
     page = listing.fetch(record_type, request.args, g.member, columns=columns_for(record_type))
-    return json_response({"items": dump_page(record_type, page.items), "next_cursor": page.next_cursor})
+    return current_app.response_class(page_json(record_type, page.items, page.next_cursor), mimetype="application/json")
 
 
 def create_record(record_type: str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import orjson
 from flask import g, has_app_context
 from sqlalchemy import DateTime, Numeric, Row, Uuid
 
@@ -32,6 +33,12 @@ def _converter(column):
     return None
 
 
+def _native_converter(column):
+    """For :func:`page_json`: orjson writes UUIDs and datetimes itself (naive ones as UTC), exactly as
+    :func:`_converter` would; only decimals need converting."""
+    return str if isinstance(column.type, Numeric) else None
+
+
 class _Plan:
     """How one record type is answered: the output keys in the schema's order, a converter for each,
     and the model attributes to select for a page of rows (the keys', then ``tenant_id``)."""
@@ -40,6 +47,7 @@ class _Plan:
         model = RECORD_MODELS[record_type]
         self.keys = tuple(OUTPUT_SCHEMAS[record_type]().fields)
         self.converters = tuple(_converter(model.__table__.c[key]) for key in self.keys)
+        self.native_converters = tuple(_native_converter(model.__table__.c[key]) for key in self.keys)
         self.columns = tuple(getattr(model, key) for key in (*self.keys, "tenant_id"))
         self.has_custom = "custom" in self.keys
 
@@ -47,10 +55,11 @@ class _Plan:
         """A row selected with ``columns`` is already the tuple; an ORM object is read attribute by attribute."""
         return record if isinstance(record, Row) else tuple(getattr(record, key) for key in (*self.keys, "tenant_id"))
 
-    def dump(self, values) -> dict:
+    def dump(self, values, native: bool = False) -> dict:
+        converters = self.native_converters if native else self.converters
         return {
             key: convert(value) if convert is not None and value is not None else value
-            for key, convert, value in zip(self.keys, self.converters, values)
+            for key, convert, value in zip(self.keys, converters, values)
         }
 
 
@@ -69,9 +78,21 @@ def dump(record, tenant=None, member=None) -> dict:
     return out
 
 
-def dump_page(record_type: str, records, tenant=None, member=None) -> list[dict]:
+def page_json(record_type: str, records, next_cursor: str | None, tenant=None, member=None) -> bytes:
+    """A list answer, ``{"items": [...], "next_cursor": ...}``, encoded: the same JSON as
+    :func:`dump_page` through ``json_response`` (keys sorted), with orjson writing the ids and times
+    of the 50-200 records itself instead of Python converting each one first."""
+    items = dump_page(record_type, records, tenant, member, native=True)
+    return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=_PAGE_OPTIONS)
+
+
+_PAGE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NAIVE_UTC  # naive datetimes (SQLite) are UTC
+
+
+def dump_page(record_type: str, records, tenant=None, member=None, native: bool = False) -> list[dict]:
     """Records of one type, as ORM objects or as rows of :func:`columns_for`. The reader's visible
-    custom fields are worked out once for the page, not once a record."""
+    custom fields are worked out once for the page, not once a record. ``native``: ids and times are
+    left as they are, for orjson (:func:`page_json`)."""
     plan = PLANS[record_type]
     if tenant is None and has_app_context():
         tenant, member = g.get("tenant"), g.get("member")
@@ -79,7 +100,7 @@ def dump_page(record_type: str, records, tenant=None, member=None) -> list[dict]
     out = []
     for record in records:
         values = plan.values(record)
-        item = plan.dump(values)
+        item = plan.dump(values, native)
         if plan.has_custom:
             custom = item["custom"] or {}
             if keys is None:

@@ -42,3 +42,26 @@ def test_fast_dump_handles_naive_datetimes_and_decimals(world):
                 stage_changed_at=dt.datetime(2026, 1, 2, 3, 4, 5), custom={}, tenant_id=__import__("uuid").uuid4())
     assert dump(lead) == OUTPUT_SCHEMAS["leads"]().dump(lead)
     assert dump(lead)["created_at"] == "2026-01-02T03:04:05+00:00" and dump(lead)["value"] == "5.00"
+
+
+def test_page_json_is_the_json_of_dump_page(app):
+    """The list answer's fast encoding writes ids, times (naive ones as UTC, microseconds, other offsets)
+    and decimals exactly as the converted page would be written."""
+    import uuid
+
+    import orjson
+
+    from rapport.api.serialize import dump_page, page_json
+    from rapport.models import Activity, Lead
+
+    tenant_id = uuid.uuid4()
+    naive = dt.datetime(2026, 1, 2, 3, 4, 5, 120)
+    aware = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    leads = [Lead(id=uuid.uuid4(), name="王伟", value=decimal.Decimal("5.10"), stage="target", created_at=naive,
+                  updated_at=aware, stage_changed_at=None, custom={}, tenant_id=tenant_id, owner_id=uuid.uuid4())]
+    activities = [Activity(id=uuid.uuid4(), kind="task", subject="<b>call</b>", due_at=aware, done_at=None,
+                           created_at=naive, updated_at=naive, tenant_id=tenant_id)]
+    for record_type, records in (("leads", leads), ("activities", activities)):
+        expected = {"items": dump_page(record_type, records), "next_cursor": "abc"}
+        assert orjson.loads(page_json(record_type, records, "abc")) == expected
+    assert orjson.loads(page_json("leads", leads, None))["items"][0]["created_at"] == "2026-01-02T03:04:05.000120+00:00"
