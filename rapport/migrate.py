@@ -54,6 +54,22 @@ def tenant_rls(op, table: str) -> None:
     grant_app_role(op, table)
 
 
+def app_role_setting(op, clause: str) -> None:
+    """``ALTER ROLE <app> IN DATABASE <this one> ...`` (PostgreSQL only). A performance setting: a
+    migrating role without the privilege to alter the app role gets a notice, not a failed migration."""
+    if op.get_bind().dialect.name != 'postgresql':
+        return
+    op.execute(
+        "DO $$ BEGIN "
+        f"IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
+        f"EXECUTE format('ALTER ROLE {APP_ROLE} IN DATABASE %I {clause}', current_database()); "
+        "END IF; "
+        "EXCEPTION WHEN insufficient_privilege THEN "
+        f"RAISE NOTICE 'not allowed to change {APP_ROLE}: %', SQLERRM; "
+        "END $$"
+    )
+
+
 def grant_app_role(op, table: str) -> None:
     """Grant the plain application role what it needs on ``table`` (PostgreSQL only)."""
     if op.get_bind().dialect.name != "postgresql":

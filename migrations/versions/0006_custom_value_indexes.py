@@ -15,7 +15,7 @@ Create Date: 2026-12-02
 """
 from alembic import op
 
-from rapport.migrate import APP_ROLE
+from rapport.migrate import app_role_setting
 
 revision = '0006_custom_value_indexes'
 down_revision = '0010_lead_capture'
@@ -29,27 +29,11 @@ def upgrade() -> None:
     with op.batch_alter_table('custom_values', schema=None) as batch_op:
         batch_op.drop_index('ix_custom_values_record')
         batch_op.create_index('ix_custom_values_record', RECORD_INDEX, unique=False)
-    _app_role_setting("SET max_parallel_workers_per_gather = 0")
+    app_role_setting(op, "SET max_parallel_workers_per_gather = 0")
 
 
 def downgrade() -> None:
-    _app_role_setting("RESET max_parallel_workers_per_gather")
+    app_role_setting(op, "RESET max_parallel_workers_per_gather")
     with op.batch_alter_table('custom_values', schema=None) as batch_op:
         batch_op.drop_index('ix_custom_values_record')
         batch_op.create_index('ix_custom_values_record', ['tenant_id', 'record_id'], unique=False)
-
-
-def _app_role_setting(clause: str) -> None:
-    """``ALTER ROLE <app> IN DATABASE <this one> ...`` (PostgreSQL only). A performance setting: a
-    migrating role without the privilege to alter the app role gets a notice, not a failed migration."""
-    if op.get_bind().dialect.name != 'postgresql':
-        return
-    op.execute(
-        "DO $$ BEGIN "
-        f"IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-        f"EXECUTE format('ALTER ROLE {APP_ROLE} IN DATABASE %I {clause}', current_database()); "
-        "END IF; "
-        "EXCEPTION WHEN insufficient_privilege THEN "
-        f"RAISE NOTICE 'not allowed to change {APP_ROLE}: %', SQLERRM; "
-        "END $$"
-    )

@@ -155,8 +155,9 @@ def test_the_compiled_validator_is_reused_and_keeps_no_state(shop):
     assert validate_custom("contacts", {"size": 4}, shop.tenant, "staff") == {"size": 4}
 
 
-def test_the_app_role_runs_without_parallel_workers(app):
+def test_the_app_role_runs_without_parallel_workers_or_jit(app):
     if not _is_postgres():
         pytest.skip("a PostgreSQL role setting")
     assert db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+    assert db.session.execute(text("SHOW jit")).scalar() == "off"  # migration 0013
     assert db.session.execute(text("SELECT current_user")).scalar() == "rapport_app"
