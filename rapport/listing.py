@@ -140,6 +140,9 @@ def _parse(record_type: str, args: Mapping[str, str], member, audience: str | No
     unknown = set(args) - allowed_params(record_type) - (custom_params if record_type in custom_query.CUSTOM_RECORD_TYPES else set())
     if unknown:
         raise ValidationError({name: ["Unknown parameter."] for name in sorted(unknown)})
+    repeated = sorted(name for name in args if len(args.getlist(name)) > 1) if hasattr(args, "getlist") else ()
+    if repeated:  # which of two limits or two filters was meant? Not guessed.
+        raise ValidationError({name: ["Give this parameter once."] for name in repeated})
     values = {}
     own_only = not access.sees_all(member)
     if own_only:

@@ -161,3 +161,15 @@ def test_token_of_a_disabled_member_is_refused(api, acme):
             member.status = "disabled"
         db.session.commit()
     assert_problem(api.get("/accounts"), 401)
+
+
+@pytest.mark.parametrize("query, named", [
+    ("limit=5&limit=7", "limit"),
+    ("limit=&limit=abc", "limit"),
+    ("owner=me&q=a&owner=none", "owner"),
+])
+def test_a_list_parameter_given_twice_is_422_naming_it(api, query, named):
+    """Two limits or two owners: which one was meant is not guessed (the first used to win silently)."""
+    body = assert_problem(api.get(f"/contacts?{query}"), 422)
+    assert list(body["errors"]) == [named]
+    assert api.get("/contacts?limit=5&owner=me").status_code == 200

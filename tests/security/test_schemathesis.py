@@ -195,7 +195,12 @@ def _has_blank(case) -> bool:
     query = case.query or {}
     return (any(isinstance(value, str) and not value.strip() for value in body.values())
             or any(value == "" for value in custom.values())
-            or any(value in ("", {}, []) for value in query.values()))
+            or any(_blank_on_the_wire(value) for value in query.values()))
+
+
+def _blank_on_the_wire(value) -> bool:
+    """An empty string, object or list, or a list of such (``[""]`` goes as ``name=``)."""
+    return value in ("", {}, []) or (isinstance(value, list) and all(item in ("", {}, []) for item in value))
 
 
 def _describe(exc: BaseException) -> str:
