@@ -5,7 +5,8 @@ Modules: ``models`` (tables), ``forms`` (the form definitions: validation shared
 API), ``admin`` (the form builder and quarantine pages), ``api`` (``/api/v1/forms``), ``public`` (the
 hosted page and JSON submit, with abuse checks), ``processing`` (dedupe, lead, assignment,
 notification, on the task queue), ``assignment`` (round-robin, rules, availability), ``stale``
-(speed to lead and reassignment), ``cli`` (``rapport leads ...``).
+(speed to lead and reassignment), ``panels`` (how a lead was captured, on its page), ``cli``
+(``rapport leads ...``).
 """
 from flask_babel import lazy_gettext as _l
 
@@ -39,6 +40,7 @@ def register_blueprints():
 # ``stale`` imports ``processing``, which declares the queue's jobs and periodic sweeps: the worker
 # must import them to run them.
 from . import admin, api, availability, public, quarantine  # noqa: E402
+from .panels import record_panels  # noqa: E402,F401
 from .admin import forms_menu_items  # noqa: E402,F401
 from .availability import availability_menu_items  # noqa: E402,F401
 from .quarantine import quarantine_menu_items  # noqa: E402,F401
