@@ -38,6 +38,17 @@ class Amount(fields.Decimal):
         return number
 
 
+def _check_length_as_sent(field, key: str, value: str) -> None:
+    """A text field's maximum length holds for the text as sent, as the API documents it (maxLength):
+    surrounding spaces, stripped afterwards, do not buy room for more."""
+    for validator in getattr(field, "validators", ()):
+        if isinstance(validator, validate.Length) and validator.max is not None:
+            try:
+                validator(value)
+            except ValidationError as exc:
+                raise ValidationError(exc.messages, field_name=key) from None
+
+
 class RecordIn(Schema):
     """Strips text, turns empty strings into 'not given', and refuses unknown fields."""
 
@@ -51,6 +62,7 @@ class RecordIn(Schema):
         cleaned = {}
         for key, value in data.items():
             if isinstance(value, str):
+                _check_length_as_sent(self.fields.get(key), key, value)
                 value = value.strip()
                 if "\x00" in value:
                     raise ValidationError(_("NUL characters are not allowed."), field_name=key)

@@ -173,3 +173,11 @@ def test_a_list_parameter_given_twice_is_422_naming_it(api, query, named):
     body = assert_problem(api.get(f"/contacts?{query}"), 422)
     assert list(body["errors"]) == [named]
     assert api.get("/contacts?limit=5&owner=me").status_code == 200
+
+
+def test_a_text_longer_than_its_maximum_as_sent_is_422(api):
+    """The documented maxLength counts the text as sent: leading spaces or control characters that
+    are stripped afterwards do not make room for a longer value."""
+    body = assert_problem(api.post("/leads", json={"name": "\u001e   " + "x" * 200}), 422)
+    assert list(body["errors"]) == ["name"]
+    assert api.post("/leads", json={"name": "  " + "x" * 198}).get_json()["name"] == "x" * 198
