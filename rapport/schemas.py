@@ -42,9 +42,9 @@ def _check_length_as_sent(field, key: str, value: str) -> None:
     """A text field's maximum length holds for the text as sent, as the API documents it (maxLength):
     surrounding spaces, stripped afterwards, do not buy room for more."""
     for validator in getattr(field, "validators", ()):
-        if isinstance(validator, validate.Length) and validator.max is not None:
+        if isinstance(validator, validate.Length) and validator.max is not None and len(value) > validator.max:
             try:
-                validator(value)
+                validate.Length(max=validator.max)(value)  # its own message; a minimum applies after stripping
             except ValidationError as exc:
                 raise ValidationError(exc.messages, field_name=key) from None
 

@@ -181,3 +181,8 @@ def test_a_text_longer_than_its_maximum_as_sent_is_422(api):
     body = assert_problem(api.post("/leads", json={"name": "\u001e   " + "x" * 200}), 422)
     assert list(body["errors"]) == ["name"]
     assert api.post("/leads", json={"name": "  " + "x" * 198}).get_json()["name"] == "x" * 198
+
+
+def test_an_empty_required_text_is_still_reported_as_missing(api):
+    body = assert_problem(api.post("/leads", json={"name": ""}), 422)
+    assert list(body["errors"]) == ["name"] and "null" in str(body["errors"]["name"]).lower()
