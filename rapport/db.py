@@ -167,6 +167,15 @@ def _rls_setting() -> tuple[str, str]:
     return (str(tid) if tid else "", "on" if tenancy.is_unscoped() else "")
 
 
+_SETTINGS = ("tenant_id", "unscoped")  # in the order of _rls_setting's answer
+
+
+def _set_local(name: str, value: str) -> str:
+    """The statement handing one setting to this transaction (the value comes from a parsed UUID or
+    is "on" / empty, never from request text)."""
+    return f"SET LOCAL app.{name} = '{value}'"
+
+
 _NO_SETTING = ("", "")  # what a new transaction starts with: SET LOCAL values end with the transaction
 
 
@@ -179,9 +188,9 @@ def apply_rls_setting(connection, have: tuple[str, str] | None = None) -> tuple[
     want = _rls_setting()
     have = have or (None, None)
     with _not_prepared(connection):
-        for name, old, new in zip(("tenant_id", "unscoped"), have, want):
+        for name, old, new in zip(_SETTINGS, have, want):
             if old != new:
-                connection.exec_driver_sql(f"SET LOCAL app.{name} = '{new}'")
+                connection.exec_driver_sql(_set_local(name, new))
     return want
 
 
@@ -226,7 +235,7 @@ def _begin_with_setting(connection) -> bool:
             or dbapi_connection.isolation_level is not None or dbapi_connection.read_only is not None
             or dbapi_connection.deferrable is not None):
         return False
-    sets = "".join(f"; SET LOCAL app.{name} = '{value}'" for name, value in zip(("tenant_id", "unscoped"), want) if value)
+    sets = "".join(f"; {_set_local(name, value)}" for name, value in zip(_SETTINGS, want) if value)
     try:
         result = pgconn.exec_(f"BEGIN{sets}".encode())
     except psycopg.Error:
