@@ -34,7 +34,7 @@ def from_environment(instance_path: Path) -> dict:
         # Migrations may run as the owner of the tables while the app connects as a plain role.
         "MIGRATE_DATABASE_URL": os.environ.get("RAPPORT_MIGRATE_DATABASE_URL") or database_url,
         "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": redis_url or "rapport-memory://",  # rapport.security.MemoryLimitStorage
         "MAIL_SERVER": os.environ.get("RAPPORT_MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("RAPPORT_MAIL_PORT", "25")),
         "MAIL_USERNAME": os.environ.get("RAPPORT_MAIL_USERNAME") or None,

@@ -348,7 +348,7 @@ def throttled(request):
     """Rate limits on, as in production: Redis storage when the suite has a Redis, else memory."""
     import os
 
-    storage = os.environ.get("RAPPORT_TEST_REDIS_URL") or "memory://"
+    storage = os.environ.get("RAPPORT_TEST_REDIS_URL") or "rapport-memory://"
     if storage.startswith("redis"):
         import redis
 

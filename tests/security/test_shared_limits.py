@@ -49,4 +49,4 @@ def test_workers_sharing_redis_share_the_login_counter(database, tmp_path, redis
 
 
 def test_memory_storage_is_per_worker(database, tmp_path):
-    assert burst_then_other_worker(database, tmp_path, "memory://") == [401]
+    assert burst_then_other_worker(database, tmp_path, "rapport-memory://") == [401]

@@ -16,7 +16,7 @@ OWNER = {"REMOTE_ADDR": "198.51.100.7"}
 def app_config():
     return {
         "RATELIMIT_ENABLED": True,
-        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STORAGE_URI": "rapport-memory://",
         "LOGIN_RATE_LIMIT_ACCOUNT": f"{PER_ACCOUNT} per minute",
         "LOGIN_RATE_LIMIT_IP": f"{PER_IP} per minute",
     }

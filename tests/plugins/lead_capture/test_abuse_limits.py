@@ -18,7 +18,7 @@ PERSON = {"name": "Ann Lee", "email": "ann@example.com"}
 def app_config():
     return {
         "RATELIMIT_ENABLED": True,
-        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STORAGE_URI": "rapport-memory://",
         "LEAD_FORM_RATE_LIMIT_IP": f"{PER_IP} per minute",
         "LEAD_FORM_RATE_LIMIT_FORM": f"{PER_FORM} per minute",
         "LEAD_FORM_MAX_BODY_BYTES": MAX_BODY,
