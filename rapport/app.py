@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
@@ -20,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
+    app.test_client_class = ClosingTestClient
     db.init_app(app)
     tasks.init_app(app)
     security.init_app(app)
@@ -53,6 +55,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_app_commands(app)
     return app
+
+
+class ClosingTestClient(FlaskClient):
+    """``app.test_client()``: each answer is read whole and closed at once, as a WSGI server does
+    (the request's database session is closed when its answer is, see ``rapport.db``)."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
 
 
 def _instance_path(test_config: dict | None) -> str:

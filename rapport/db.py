@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
+import logging
 import uuid
 import weakref
 
@@ -34,8 +36,11 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from uuid_utils.compat import uuid7
+from werkzeug.wsgi import ClosingIterator
 
 from . import tenancy
+
+_log = logging.getLogger(__name__)
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -92,7 +97,48 @@ class Database:
 
         @app.teardown_appcontext
         def _remove_session(exc):  # noqa: ARG001
+            if not _CLOSE_AFTER_RESPONSE.get():
+                self.session.remove()
+
+        app.wsgi_app = _CloseAfterResponse(app.wsgi_app, self)
+
+    def remove_session(self) -> None:
+        """Close this thread's session, whatever the state of its connection (a failure is logged:
+        the pool has discarded the connection by then)."""
+        try:
             self.session.remove()
+        except Exception:  # noqa: BLE001 -- the answer has gone; nothing left to tell the client
+            _log.exception("closing the database session failed")
+
+
+# Set while a request runs under _CloseAfterResponse: its session outlives the app context.
+_CLOSE_AFTER_RESPONSE: contextvars.ContextVar[bool] = contextvars.ContextVar("rapport_close_after_response",
+                                                                             default=False)
+
+
+class _CloseAfterResponse:
+    """WSGI middleware: a request's session (and the ``ROLLBACK`` that ends its transaction) is closed
+    once the server has sent the answer and closes the body, not before: the client does not wait for
+    that round trip (on the API list, one of four). The session lives in a thread-local registry, so it
+    is still this thread's when the server calls ``close()``; the next request on the thread starts
+    after that. A session already open when the request comes (an app context pushed around it, in
+    tests and scripts) belongs to that context and is left to it, as before."""
+
+    def __init__(self, wsgi_app, database: Database) -> None:
+        self.wsgi_app, self.database = wsgi_app, database
+
+    def __call__(self, environ, start_response):
+        if self.database.session.registry.has():
+            return self.wsgi_app(environ, start_response)
+        token = _CLOSE_AFTER_RESPONSE.set(True)
+        try:
+            body = self.wsgi_app(environ, start_response)
+        except BaseException:
+            self.database.remove_session()
+            raise
+        finally:
+            _CLOSE_AFTER_RESPONSE.reset(token)
+        return ClosingIterator(body, self.database.remove_session)
 
 
 def json_loads(text: str | bytes):
