@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, url_for
+from flask import g, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema
@@ -19,12 +19,12 @@ from marshmallow import fields as ma
 
 from rapport.api import idempotency
 from rapport.api.auth import authenticate, needs
-from rapport.api.blueprint import DEFAULT_RATE_LIMIT, _rate_key, json_response, problems
+from rapport.api.blueprint import json_response, limit_api, problems
 from rapport.api.body import json_body
 from rapport.api.errors import ApiProblem, install
 from rapport.api.records import IDEMPOTENCY_HEADER
 from rapport.db import db
-from rapport.security import csrf, limiter
+from rapport.security import csrf
 
 from .forms import (
     FormInUse,
@@ -47,7 +47,7 @@ bp = Blueprint("lead_capture_api", __name__, url_prefix="/t/<tenant_slug>/api/v1
 bp.before_request(authenticate)
 install(bp)
 csrf.exempt(bp)
-limiter.limit(lambda: current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT), key_func=_rate_key)(bp)
+limit_api(bp)
 
 
 # -- documentation schemas (the input is documented by forms.LeadFormIn itself) --------------------

@@ -8,7 +8,7 @@ from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
-from ..security import limiter
+from ..security import limit_blueprint
 from . import errors
 from .auth import authenticate
 from .schemas import ProblemSchema
@@ -29,7 +29,13 @@ def _rate_key() -> str:
     return "api-ip:" + get_remote_address()
 
 
-limiter.limit(lambda: current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT), key_func=_rate_key)(blp)
+def limit_api(bp) -> None:
+    """The API's rate limit (``API_RATE_LIMIT``, per token) on every call to ``bp``; plugins' API
+    blueprints take it too."""
+    limit_blueprint(bp, lambda: current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT), _rate_key)
+
+
+limit_api(blp)
 
 
 # Keys sorted and dates left to the provider, as Flask's own JSON does (non-ASCII text goes as UTF-8).
