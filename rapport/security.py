@@ -86,33 +86,37 @@ def _parsed(limit: str) -> RateLimitItem:
     return parse(limit)
 
 
-def limit_blueprint(bp, limit: Callable[[], str], key: Callable[[], str]) -> None:
-    """``limit()`` on every request to blueprint ``bp``, counted per ``key()`` with the limiter's own
-    storage and strategy, before anything else of the request's work (as ``limiter.limit(...)(bp)``
-    does), and answered by a 429 with ``Retry-After``.
+def check_limit(limit: str, scope: str, key: str) -> None:
+    """Count one hit of ``limit`` (e.g. "20 per minute") for ``key`` within ``scope`` with the limiter's
+    own storage and strategy; a 429 with ``Retry-After`` once the limit is reached.
 
-    Flask-Limiter works out exemptions, scopes and every limit that could apply again on each
-    request: 0.3-0.5 ms of a 7 ms API call on the benchmark's machine, for one counter. A hot
-    blueprint's single limit is checked here directly; the few limits of forms stay decorated."""
+    For the hot paths (every API call, every form submission): Flask-Limiter works out exemptions,
+    scopes and every limit that could apply on each request, 0.3-0.5 ms of a 7 ms API call on the
+    benchmark's machine for one counter. The few limits of the log-in pages stay decorated."""
+    if not limiter.enabled:
+        return
+    item, identifiers = _parsed(limit), (scope, key)
+    try:
+        allowed = limiter.limiter.hit(item, *identifiers)
+    except Exception:  # noqa: BLE001 -- the storage (Redis) is down
+        if not current_app.config.get("RATELIMIT_SWALLOW_ERRORS"):
+            raise
+        current_app.logger.warning("rate limit storage unreachable: %s not counted", scope)
+        return
+    if not allowed:
+        reset = limiter.limiter.get_window_stats(item, *identifiers).reset_time
+        raise TooManyRequests(str(item), retry_after=max(1, math.ceil(reset - time.time())))
+
+
+def limit_blueprint(bp, limit: Callable[[], str], key: Callable[[], str]) -> None:
+    """``limit()`` on every request to blueprint ``bp``, per ``key()``, checked before anything else
+    of the request's work (the tenant's query comes after)."""
     scope = bp.name
 
     def check():
-        if request.blueprint != scope or not limiter.enabled:
-            return None
-        item, identifiers = _parsed(limit()), (scope, key())
-        try:
-            allowed = limiter.limiter.hit(item, *identifiers)
-        except Exception:  # noqa: BLE001 -- the storage (Redis) is down
-            if not current_app.config.get("RATELIMIT_SWALLOW_ERRORS"):
-                raise
-            current_app.logger.warning("rate limit storage unreachable: %s not counted", scope)
-            return None
-        if not allowed:
-            reset = limiter.limiter.get_window_stats(item, *identifiers).reset_time
-            raise TooManyRequests(str(item), retry_after=max(1, math.ceil(reset - time.time())))
-        return None
+        if request.blueprint == scope:
+            check_limit(limit(), scope, key())
 
-    # First among the app's own before-request functions (the tenant's query comes after).
     bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(0, check))
 
 
@@ -122,6 +126,12 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
+    # Flask-Limiter's check before every request looks for app-wide, default and blueprint limits;
+    # there are none (decorated views check in their own wrapper; hot paths call check_limit), and
+    # the look costs 0.2 ms on every request. tests/security/test_memory_limits.py keeps it so.
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
 
     @app.after_request
     def _retry_after(response):

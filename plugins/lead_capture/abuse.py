@@ -33,7 +33,9 @@ from flask import abort, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeSerializer
 
-from rapport.security import limiter
+from flask_limiter.util import get_remote_address
+
+from rapport.security import check_limit
 
 HONEYPOT_FIELD = "website"  # an innocent name that form-filling bots are keen to fill
 TOKEN_FIELD = "fill_token"
@@ -117,10 +119,11 @@ def _form_key() -> str:
     return f"{g.get('tenant_slug', '')}/{(request.view_args or {}).get('form_slug', '')}"
 
 
-def rate_limited(view):
-    """Submissions (POST) limited per client IP across every form, and per form across every IP."""
-    view = limiter.limit(_ip_limit, methods=["POST"], scope="lead_capture.ip")(view)
-    return limiter.limit(_form_limit, methods=["POST"], key_func=_form_key, scope="lead_capture.form")(view)
+def check_rate_limits() -> None:
+    """A submission (POST) counts against its client IP across every form and against its form
+    across every IP; 429 past either. Checked before the form is looked up: a flood costs no query."""
+    check_limit(_ip_limit(), "lead_capture.ip", get_remote_address())
+    check_limit(_form_limit(), "lead_capture.form", _form_key())
 
 
 # --- body limit -----------------------------------------------------------------------------------

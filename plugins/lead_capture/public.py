@@ -231,8 +231,8 @@ def preflight(form_slug):
 
 
 @bp.post("/<form_slug>", provide_automatic_options=False)
-@abuse.rate_limited
 def submit(form_slug):
+    abuse.check_rate_limits()
     form = published_form(form_slug)
     refuse_foreign_origin(form)
     if request.is_json:

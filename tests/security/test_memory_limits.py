@@ -51,3 +51,13 @@ def test_expired_keys_are_swept_inline():
     assert "old" not in storage.storage and "old" not in storage.expirations
     assert not storage.events.get("old events")  # its expired entries are gone
     assert storage.get("new") == 1
+
+
+def test_no_limit_relies_on_flask_limiters_hook_before_every_request(app):
+    """The app drops Flask-Limiter's per-request check: every limit must be a decorated view's (checked
+    in its wrapper) or go through rapport.security.check_limit. An app-wide, default or blueprint limit
+    declared with Flask-Limiter would never be enforced."""
+    manager = limiter.limit_manager
+    assert not manager.application_limits and not manager.default_limits
+    assert not manager._blueprint_limits
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
