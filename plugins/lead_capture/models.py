@@ -61,6 +61,7 @@ class Submission(TenantScoped, Base):
         UniqueConstraint("tenant_id", "form_id", "dedupe_key", name="uq_lead_capture_submissions_dedupe"),
         Index("ix_lead_capture_submissions_status", "tenant_id", "status", "received_at"),
         Index("ix_lead_capture_submissions_lead", "tenant_id", "lead_id"),
+        Index("ix_lead_capture_submissions_contact", "tenant_id", "contact_id"),
     )
 
     form_id: Mapped[uuid.UUID]
