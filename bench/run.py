@@ -32,9 +32,13 @@ BENCHMARKS = {
 }
 
 
+def cpu_model() -> str:
+    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), platform.processor() or platform.machine())
+
+
 def machine(server_url: str) -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or platform.machine())
+    cpu = cpu_model()
     mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal"))
     with psycopg.connect(server_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
@@ -66,13 +70,14 @@ def main() -> None:
             continue
         text, seconds = run_one(name, quick if args.quick else full, args.server_url)
         stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-        sections[name] = f"### {name} ({stamp}, {seconds / 60:.1f} min)\n\n{text}\n"
+        # The CPU in each heading: kept sections may come from another machine (not comparable).
+        sections[name] = f"### {name} ({stamp}, {seconds / 60:.1f} min, {cpu_model()})\n\n{text}\n"
         print(sections[name], flush=True)
     report = "\n".join([
         f"## Latest run: {dt.date.today().isoformat()}{' (quick: smoke figures only)' if args.quick else ''}",
         "",
         f"Machine: {machine(args.server_url)}. Every figure beside its floor, measured in the same run; "
-        "each section's heading says when it ran.",
+        "each section's heading says when and on which CPU it ran.",
         "",
         *(sections[name] for name in BENCHMARKS if name in sections),
     ])
