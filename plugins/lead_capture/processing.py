@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 import uuid
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale
@@ -112,7 +113,11 @@ def _process(submission: Submission, form: LeadForm, now: dt.datetime) -> str:
     data = submission.data or {}
     existing = find_existing(data)
     if existing is None:
-        record = create_lead(form, submission, actor)
+        # The owner is chosen first and the lead created with it: one write, one audit entry, where
+        # creating then assigning cost an update of the new lead too (a sixth of the statements).
+        new_values = {"stage": "target", **lead_input(form, data)}
+        owner_id = assignment.choose_owner(form, values_for_rules(SimpleNamespace(**new_values), data), now=now)
+        record = create_lead(form, submission, actor, owner_id)
         submission.outcome = "created"
     else:
         record = existing
@@ -120,7 +125,7 @@ def _process(submission: Submission, form: LeadForm, now: dt.datetime) -> str:
                  note_body(submission, include_values=True), actor)
         submission.outcome = "attached"
     owner_id = record.owner_id
-    if owner_id is None:
+    if owner_id is None and existing is not None:
         owner_id = assignment.choose_owner(form, values_for_rules(record, data), now=now)
         if owner_id is not None:
             crm.update(record, {"owner_id": str(owner_id)}, actor)
@@ -194,11 +199,14 @@ def lead_input(form: LeadForm, data: dict) -> dict:
     return values
 
 
-def create_lead(form: LeadForm, submission: Submission, actor: Actor) -> Lead:
-    """The lead, through ``crm.create`` (validation, audit, hooks). Values that no longer pass the
-    tenant's field rules (a field changed since the visitor saw the form) are left out of the lead
-    and kept in its note; a lead that still cannot be made raises ``Unprocessable``."""
+def create_lead(form: LeadForm, submission: Submission, actor: Actor, owner_id=None) -> Lead:
+    """The lead, owned by ``owner_id`` (None: unassigned), through ``crm.create`` (validation, audit,
+    hooks). Values that no longer pass the tenant's field rules (a field changed since the visitor
+    saw the form) are left out of the lead and kept in its note; a lead that still cannot be made
+    raises ``Unprocessable``."""
     values = lead_input(form, submission.data or {})
+    if owner_id is not None:
+        values["owner_id"] = str(owner_id)
     dropped: dict = {}
     try:
         lead = crm.create("leads", values, actor)
@@ -223,7 +231,9 @@ def _flat(messages) -> dict:
 def _drop_invalid(values: dict, errors) -> dict:
     dropped = {}
     for key in _flat(errors):
-        if key.startswith("custom.") and key[7:] in values.get("custom", {}):
+        if key == "owner_id":  # the member chosen just now cannot own it after all: unassigned
+            values.pop(key, None)
+        elif key.startswith("custom.") and key[7:] in values.get("custom", {}):
             dropped[key] = values["custom"].pop(key[7:])
         elif key in values and key != "name":
             dropped[key] = values.pop(key)
