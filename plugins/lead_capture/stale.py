@@ -54,8 +54,8 @@ def by_owner(activity, lead: Lead, actor) -> bool:
 @hookimpl
 def record_created(tenant, record_type, record, actor):
     """The owner's first activity on a captured lead: that is the first response."""
-    if record_type != "activities" or record.lead_id is None:
-        return
+    if record_type != "activities" or record.lead_id is None or getattr(actor, "type", None) == "form":
+        return  # a form's own note on the lead is not anyone's response (and costs no query)
     waiting = list(db.session.scalars(
         select(Submission).where(Submission.lead_id == record.lead_id, Submission.first_response_at.is_(None))
     ))
