@@ -9,10 +9,10 @@ from collections.abc import Callable
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 csrf = CSRFProtect()
@@ -20,7 +20,6 @@ csrf = CSRFProtect()
 # trip per limit on each request (Redis, when configured). A refused request still says when to come
 # back (``Retry-After``, see ``_retry_after``).
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
-
 
 
 class MemoryLimitStorage(MemoryStorage):
