@@ -115,20 +115,23 @@ def _process(submission: Submission, form: LeadForm, now: dt.datetime) -> str:
     if existing is None:
         # The owner is chosen first and the lead created with it: one write, one audit entry, where
         # creating then assigning cost an update of the new lead too (a sixth of the statements).
-        new_values = {"stage": "target", **lead_input(form, data)}
-        owner_id = assignment.choose_owner(form, values_for_rules(SimpleNamespace(**new_values), data), now=now)
-        record = create_lead(form, submission, actor, owner_id)
+        values = lead_input(form, data)
+        owner_id = assignment.choose_owner(form, values_for_rules(SimpleNamespace(stage="target", **values), data),
+                                           now=now)
+        if owner_id is not None:
+            values["owner_id"] = str(owner_id)
+        record = create_lead(form, submission, values, actor)
         submission.outcome = "created"
     else:
         record = existing
         add_note(record, _("Form %(form)s submitted again", form=form.name),
                  note_body(submission, include_values=True), actor)
         submission.outcome = "attached"
+        if record.owner_id is None:
+            owner_id = assignment.choose_owner(form, values_for_rules(record, data), now=now)
+            if owner_id is not None:
+                crm.update(record, {"owner_id": str(owner_id)}, actor)
     owner_id = record.owner_id
-    if owner_id is None and existing is not None:
-        owner_id = assignment.choose_owner(form, values_for_rules(record, data), now=now)
-        if owner_id is not None:
-            crm.update(record, {"owner_id": str(owner_id)}, actor)
     if isinstance(record, Contact):
         submission.contact_id = record.id
     else:
@@ -199,14 +202,11 @@ def lead_input(form: LeadForm, data: dict) -> dict:
     return values
 
 
-def create_lead(form: LeadForm, submission: Submission, actor: Actor, owner_id=None) -> Lead:
-    """The lead, owned by ``owner_id`` (None: unassigned), through ``crm.create`` (validation, audit,
-    hooks). Values that no longer pass the tenant's field rules (a field changed since the visitor
-    saw the form) are left out of the lead and kept in its note; a lead that still cannot be made
-    raises ``Unprocessable``."""
-    values = lead_input(form, submission.data or {})
-    if owner_id is not None:
-        values["owner_id"] = str(owner_id)
+def create_lead(form: LeadForm, submission: Submission, values: dict, actor: Actor) -> Lead:
+    """The lead with ``values`` (:func:`lead_input`, and its owner if chosen), through ``crm.create``
+    (validation, audit, hooks). Values that no longer pass the tenant's field rules (a field changed
+    since the visitor saw the form) are left out of the lead and kept in its note; a lead that still
+    cannot be made raises ``Unprocessable``."""
     dropped: dict = {}
     try:
         lead = crm.create("leads", values, actor)
