@@ -141,7 +141,7 @@ def request_token():
     up once a request, often together with the tenant)."""
     if "request_token" not in g:
         secret = bearer_secret()
-        g.request_token = tokens.find_token(secret) if secret else None
+        g.request_token = tokens.find_live_token(secret) if secret else None
     return g.request_token
 
 

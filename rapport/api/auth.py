@@ -35,7 +35,7 @@ def authenticate() -> None:
     if token is None:
         raise ApiProblem(401, _("Unauthorized"), _("This API token is not valid here, or it was revoked."),
                          headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
-    member = grant(token.membership)
+    member = grant(token.member)
     g.api_token, g.member = token, member
     g.actor = Actor("token", str(token.id), member.user.email, "api")
     _touch(token)
@@ -47,7 +47,7 @@ def _touch(token) -> None:
     """Record when the token was last used, at most once a minute (a write per request would be waste)."""
     now = utcnow()
     if token.last_used_at is None or now - as_utc(token.last_used_at) >= TOUCH_EVERY:
-        token.last_used_at = now
+        token.touch(now)
         db.session.commit()
 
 

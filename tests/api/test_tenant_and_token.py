@@ -8,7 +8,7 @@ from sqlalchemy import event, select
 
 from rapport import tenancy
 from rapport.db import db
-from rapport.models import Membership, Tenant
+from rapport.models import Membership, Role, Tenant, User
 from tests.api.conftest import ApiClient, token_for
 from tests.api.test_errors import assert_problem
 
@@ -63,3 +63,40 @@ def test_a_slug_that_names_another_tenant_now_is_that_tenant(client, world, api,
     assert_problem(api.get("/contacts"), 401)  # the old tenant's token is nothing to the new one
     assert fresh.get("/contacts").get_json()["items"] == []
     assert ApiClient(client, "acme-old", api.token).get("/contacts").get_json()["items"][0]["id"] == old["id"]
+
+
+def test_a_role_changed_after_a_call_applies_on_the_next(api_as, acme):
+    agent = api_as("agent")
+    assert agent.post("/accounts", json={"name": "Allowed"}).status_code == 201
+    with tenancy.tenant_scope(acme.id):
+        viewer = db.session.scalar(select(Role).where(Role.key == "viewer"))
+        member = db.session.scalar(select(Membership).join(User, User.id == Membership.user_id)
+                                   .where(User.email.startswith("agent")))
+        member.role_id = viewer.id
+        db.session.commit()
+    body = assert_problem(agent.post("/accounts", json={"name": "Refused"}), 403)
+    assert "records.write" in body["detail"]
+    assert agent.get("/accounts").status_code == 200
+
+
+def test_an_api_call_acts_as_its_token_member(app, api_as, acme):
+    """``g.member`` on an API call is read with the token (plain columns, read-only) and carries what
+    a membership does: its id, user, role and granted permissions."""
+    agent = api_as("agent")
+    seen = {}
+
+    @app.after_request
+    def _capture(response):
+        from flask import g
+        if g.get("api_token") is not None:
+            seen.update(member=g.member, actor=g.actor)
+        return response
+
+    assert agent.get("/accounts").status_code == 200
+    member = seen["member"]
+    with tenancy.tenant_scope(acme.id):
+        stored = db.session.get(Membership, (acme.id, member.id))
+        assert (member.user_id, member.role_id, member.status) == (stored.user_id, stored.role_id, "active")
+        assert member.user.email == stored.user.email and member.role.key == "agent"
+    assert member.can("records.write") and not member.can("records.view_all")
+    assert seen["actor"].label == member.user.email and seen["actor"].type == "token"
