@@ -138,7 +138,29 @@ class _CloseAfterResponse:
             raise
         finally:
             _CLOSE_AFTER_RESPONSE.reset(token)
-        return ClosingIterator(body, self.database.remove_session)
+        def close() -> None:
+            # The body's own close first (a streamed answer's generator may still use the session),
+            # and the session closed even when that raises: else the thread would keep it, in its
+            # transaction, into its next request.
+            try:
+                if hasattr(body, "close"):
+                    body.close()
+            finally:
+                self.database.remove_session()
+
+        return ClosingIterator(_Iterating(body), close)
+
+
+class _Iterating:
+    """``body`` as a plain iterable, so that ClosingIterator does not call its ``close`` too."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body) -> None:
+        self.body = body
+
+    def __iter__(self):
+        return iter(self.body)
 
 
 def json_loads(text: str | bytes):

@@ -69,3 +69,22 @@ def test_a_session_held_around_the_request_is_left_to_its_context(app):
 def test_the_test_client_closes_each_answer(client, closed):
     assert client.get("/readyz").status_code == 200
     assert len(closed) == 1 and not db.session.registry.has()
+
+
+def test_the_session_is_closed_even_when_the_answer_fails_to_close(app, closed, monkeypatch):
+    class Body:
+        def __iter__(self):
+            db.session.execute(text("SELECT 1"))  # a streamed answer reading as it goes
+            yield b"part"
+
+        def close(self):
+            raise OSError("the client went away mid-answer")
+
+    from flask import Response
+
+    monkeypatch.setitem(app.view_functions, "readyz", lambda: Response(Body()))
+    _status, content, body = call(app, "/readyz")
+    assert content == b"part" and db.session.registry.has()
+    with pytest.raises(OSError):
+        body.close()
+    assert len(closed) == 1 and not db.session.registry.has()
