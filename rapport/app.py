@@ -32,8 +32,12 @@ class RapportFlask(Flask):
     session_interface = CookieSessions()
     _SYNC_KEPT = 2_000  # callbacks made per request (after_this_request) must not pile up
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_funcs: dict = {}
+
     def ensure_sync(self, func):
-        cache = self.__dict__.setdefault("_sync_funcs", {})
+        cache = self._sync_funcs
         try:
             return cache[func]
         except KeyError:

@@ -32,8 +32,9 @@ def well_formed(secret: str) -> bool:
     return secret.startswith(PREFIX) and len(secret) <= 200
 
 
-def _unrevoked_with(secret: str) -> tuple:
-    return ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None)
+# The token with the secret's digest (bound as ``token_hash``) that is not revoked: every lookup's
+# condition, in statements built once with the digest as a parameter.
+_UNREVOKED = (ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
 
 
 def _live(row: ApiToken | None) -> ApiToken | None:
@@ -46,7 +47,10 @@ def find_token(secret: str) -> ApiToken | None:
     """The live token with this secret in the active tenant (a token of another tenant is not found)."""
     if not well_formed(secret):
         return None
-    return _live(db.session.scalar(select(ApiToken).where(*_unrevoked_with(secret))))
+    return _live(db.session.scalar(_TOKEN_ROW, {"token_hash": _digest(secret)}))
+
+
+_TOKEN_ROW = select(ApiToken).where(*_UNREVOKED)
 
 
 @dataclass(frozen=True)
@@ -124,13 +128,9 @@ def _live_token(row) -> LiveToken | None:
 
 # Built once: the values are parameters (building the statement for every API call cost more than
 # running it).
-_TOKEN = _with_member(select(*_PRINCIPAL).select_from(ApiToken)).where(
-    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+_TOKEN = _with_member(select(*_PRINCIPAL).select_from(ApiToken)).where(*_UNREVOKED)
 _TENANT_AND_TOKEN = (
-    _with_member(
-        select(Tenant, *_PRINCIPAL)
-        .outerjoin(ApiToken, and_(ApiToken.tenant_id == Tenant.id, ApiToken.token_hash == bindparam("token_hash"),
-                                  ApiToken.revoked_at.is_(None))))
+    _with_member(select(Tenant, *_PRINCIPAL).outerjoin(ApiToken, and_(ApiToken.tenant_id == Tenant.id, *_UNREVOKED)))
     .where(Tenant.id == bindparam("tenant_id"), Tenant.slug == bindparam("slug"))
 )
 
