@@ -8,7 +8,14 @@ for Rapport also an open-loop run at 80% of its maximum rate, where p99 is read.
 task worker on Redis, as in production: after the load, the queue is drained and the leads are counted
 against the submissions acknowledged with a 2xx (each submission has its own email).
 The queue's own speed (how fast the worker turns stored submissions into assigned leads) is reported
-beside, from the backlog left when the load stops. Targets (issue 4): at least half the floor's throughput, p99 under 100 ms at 80% of the maximum rate,
+beside, from the backlog left when the load stops. ``--worker-after-load`` starts the worker only when
+the load stops: the intake measured as if processing ran on other hosts.
+
+A second, reference floor (bench/floor_flask.py) does the same INSERT in Flask with SQLAlchemy and a
+transaction per request that sets the tenant, and nothing else: what the required framework costs
+before any feature.
+
+Targets (issue 4): at least half the floor's throughput, p99 under 100 ms at 80% of the maximum rate,
 exactly as many leads stored as submissions acknowledged.
 """
 from __future__ import annotations
@@ -115,7 +122,7 @@ def _counts(app, tenant_id, form_id, emails: list[str]) -> dict:
 
 
 def run(server_url: str, redis_url: str, duration: float, workers: int, concurrency: int,
-        drain_timeout: float = 1800) -> dict:
+        drain_timeout: float = 1800, worker_after_load: bool = False) -> dict:
     name = f"rapport_bench_leads_{uuid.uuid4().hex[:6]}"
     owner_url, app_url = create_postgres_database(server_url, name)
     instance = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
@@ -124,22 +131,23 @@ def run(server_url: str, redis_url: str, duration: float, workers: int, concurre
         app = make_test_app({"url": owner_url, "owner_url": owner_url}, instance)
         [tenant] = provision(app, 1, "bench password 1")
         forms = _make_forms(app, tenant)
-        env = {"FLOOR_DSN": plain_dsn(app_url), "FLOOR_TENANT_ID": str(tenant["id"]),
+        env = {"FLOOR_DSN": plain_dsn(app_url), "FLOOR_SQLALCHEMY_URL": app_url, "FLOOR_TENANT_ID": str(tenant["id"]),
                "FLOOR_FORM_ID": str(forms["floor"]), "RAPPORT_REDIS_URL": redis_url,
                # The load comes from one address: lift the per-IP and per-form limits above what it sends.
                "RAPPORT_LEAD_FORM_RATE_LIMIT_IP": "1000000 per minute",
                "RAPPORT_LEAD_FORM_RATE_LIMIT_FORM": "1000000 per minute"}
         result = {"workers": workers, "concurrency": concurrency, "duration": duration}
 
-        floor = LiveServer(app_url, instance, workers, env, target="bench.floor_submit:app", ready_path="/").start()
-        try:
-            path = f"/t/{tenant['slug']}/f/floor"
-            result["floor"] = closed_loop("127.0.0.1", floor.port, _requests(path, "floor"), concurrency, duration).summary()
-        finally:
-            floor.stop()
+        path = f"/t/{tenant['slug']}/f/floor"
+        for key, target in (("floor", "bench.floor_submit:app"), ("framework", "bench.floor_flask:app")):
+            floor = LiveServer(app_url, instance, workers, env, target=target, ready_path="/").start()
+            try:
+                result[key] = closed_loop("127.0.0.1", floor.port, _requests(path, key), concurrency, duration).summary()
+            finally:
+                floor.stop()
 
         server = LiveServer(app_url, instance, workers, env).start()
-        workers_ = _workers({**server.env}, instance, os.cpu_count() or 1)
+        workers_ = [] if worker_after_load else _workers({**server.env}, instance, os.cpu_count() or 1)
         try:
             path = f"/t/{tenant['slug']}/f/rapport"
             top = closed_loop("127.0.0.1", server.port, _requests(path, "max"), concurrency, duration, keep=_email_of)
@@ -147,6 +155,8 @@ def run(server_url: str, redis_url: str, duration: float, workers: int, concurre
             rate = 0.8 * result["rapport_max"]["throughput"]
             steady = open_loop("127.0.0.1", server.port, _requests(path, "steady"), rate, duration, keep=_email_of)
             result["rapport_80"] = {**steady.summary(), "rate": rate}
+            if worker_after_load:
+                workers_ = _workers({**server.env}, instance, os.cpu_count() or 1)
             result["drain"] = _drain(app, tenant["id"], drain_timeout)
             result["integrity"] = _counts(app, tenant["id"], forms["rapport"], top.kept + steady.kept)
         finally:
@@ -174,6 +184,9 @@ def markdown(r: dict) -> str:
         "| --- | --- | --- | --- |",
         f"| throughput at maximum rate | {r['rapport_max']['throughput']:.0f}/s | {r['floor']['throughput']:.0f}/s "
         f"| >= half the floor (got {r['ratio']:.2f}) |",
+        f"| framework alone (Flask + SQLAlchemy + the same INSERT), for reference | | {r['framework']['throughput']:.0f}/s "
+        f"({r['framework']['throughput'] / r['floor']['throughput']:.2f} of the floor), p50 / p99 "
+        f"{r['framework']['p50']:.1f} / {r['framework']['p99']:.1f} ms | |",
         f"| p50 / p99 at maximum rate | {r['rapport_max']['p50']:.1f} / {r['rapport_max']['p99']:.1f} ms "
         f"| {r['floor']['p50']:.1f} / {r['floor']['p99']:.1f} ms | |",
         f"| p50 / p99 at 80% ({r['rapport_80']['rate']:.0f}/s, open loop) | {r['rapport_80']['p50']:.1f} / "
@@ -195,9 +208,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--drain-timeout", type=float, default=1800, help="seconds to wait for the worker")
+    parser.add_argument("--worker-after-load", action="store_true",
+                        help="start the task worker when the load stops (as if it ran on other hosts)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
-    result = run(args.server_url, args.redis_url, args.duration, args.workers, args.concurrency, args.drain_timeout)
+    result = run(args.server_url, args.redis_url, args.duration, args.workers, args.concurrency, args.drain_timeout,
+                 args.worker_after_load)
     print(markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
