@@ -147,7 +147,8 @@ def run(server_url: str, redis_url: str, duration: float, workers: int, concurre
                 floor.stop()
 
         server = LiveServer(app_url, instance, workers, env).start()
-        workers_ = [] if worker_after_load else _workers({**server.env}, instance, os.cpu_count() or 1)
+        start_workers = lambda: _workers({**server.env}, instance, os.cpu_count() or 1)  # noqa: E731
+        workers_ = [] if worker_after_load else start_workers()
         try:
             path = f"/t/{tenant['slug']}/f/rapport"
             top = closed_loop("127.0.0.1", server.port, _requests(path, "max"), concurrency, duration, keep=_email_of)
@@ -156,7 +157,7 @@ def run(server_url: str, redis_url: str, duration: float, workers: int, concurre
             steady = open_loop("127.0.0.1", server.port, _requests(path, "steady"), rate, duration, keep=_email_of)
             result["rapport_80"] = {**steady.summary(), "rate": rate}
             if worker_after_load:
-                workers_ = _workers({**server.env}, instance, os.cpu_count() or 1)
+                workers_ = start_workers()
             result["drain"] = _drain(app, tenant["id"], drain_timeout)
             result["integrity"] = _counts(app, tenant["id"], forms["rapport"], top.kept + steady.kept)
         finally:
