@@ -24,7 +24,11 @@ class UTCDateTime(fields.AwareDateTime):
     """An aware date-time, stored in UTC: SQLite keeps no offset, so 10:00+02:00 must be saved as 08:00."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(dt.timezone.utc)
+        except OverflowError:  # 0001-01-01T00:00+00:01 is before year 1 in UTC
+            raise ValidationError(_("Out of range.")) from None
 
 
 class Amount(fields.Decimal):

@@ -46,7 +46,8 @@ FORMULAS = {"formula", "formula_plus", "formula_at"}
 # Raw JSON numbers a client can send (json.dumps cannot write most of them).
 NUMBERS = {"huge": "1e309", "below_int64": str(-2**63 - 1), "nan": "NaN", "infinity": "Infinity",
            "minus_infinity": "-Infinity", "fraction": "2.5", "big_int": str(10**30)}
-BAD_DATES = ("0000-00-00", "2024-02-30", "2024-13-01", "99999-01-01", "2024-02-30T25:61:00Z")
+BAD_DATES = ("0000-00-00", "2024-02-30", "2024-13-01", "99999-01-01", "2024-02-30T25:61:00Z",
+             "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01")  # the last two: out of range in UTC
 # Filter keys that try to reach into the JSON or the SQL.
 FILTER_TRICKS = ("custom.x') OR 1=1--", "custom.__class__", "custom.tier' --", "custom.", "custom.tier__gte__lte",
                  "custom.tier;DROP TABLE accounts", "custom.$.tier", "custom.tier[0]", "custom.__proto__")
